@@ -1,0 +1,42 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers, dependencies pointing one way:
+// protfs (CLI) -> ProtMount -> ProtStore -> ProtContainer / ProtPolicy / ProtLedger -> ProtCrypto -> C system libraries
+let package = Package(
+    name: "protfs",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "protfs", targets: ["protfs"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        .target(name: "ProtCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "ProtContainer", dependencies: ["ProtCrypto"]),
+        .target(name: "ProtPolicy", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "ProtLedger", dependencies: ["ProtCrypto", "CSQLite"]),
+        .target(name: "ProtStore", dependencies: ["ProtContainer", "ProtPolicy", "ProtLedger", "ProtCrypto"]),
+        .target(name: "ProtMount", dependencies: ["ProtStore", "CFuse3", .product(name: "Logging", package: "swift-log")]),
+        .executableTarget(name: "protfs", dependencies: [
+            "ProtMount", "ProtStore", "ProtPolicy", "ProtLedger", "ProtContainer", "ProtCrypto",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "ProtCryptoTests", dependencies: ["ProtCrypto"]),
+        .testTarget(name: "ProtContainerTests", dependencies: ["ProtContainer", "ProtCrypto"]),
+        .testTarget(name: "ProtPolicyTests", dependencies: ["ProtPolicy"]),
+        .testTarget(name: "ProtLedgerTests", dependencies: ["ProtLedger", "ProtCrypto"]),
+        .testTarget(name: "ProtStoreTests", dependencies: ["ProtStore"]),
+        .testTarget(name: "CLITests", dependencies: ["protfs"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

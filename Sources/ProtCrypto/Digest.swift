@@ -1,0 +1,38 @@
+import COpenSSL
+
+/// SHA-256 and HMAC-SHA256 through EVP one-shots.
+public enum Digest {
+    public static let sha256Size = 32
+
+    public static func sha256(_ data: UnsafeRawBufferPointer) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: sha256Size)
+        var len: UInt32 = 0
+        let ok = out.withUnsafeMutableBufferPointer { o in
+            EVP_Digest(data.baseAddress, data.count, o.baseAddress, &len, EVP_sha256(), nil)
+        }
+        precondition(ok == 1 && len == 32, "SHA-256 unavailable")
+        return out
+    }
+
+    public static func sha256(_ data: [UInt8]) -> [UInt8] {
+        data.withUnsafeBytes { sha256($0) }
+    }
+
+    public static func hmacSHA256(key: SecureBytes, data: UnsafeRawBufferPointer) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: sha256Size)
+        var outLen = 0
+        let r = key.withUnsafeBytes { k in
+            out.withUnsafeMutableBufferPointer { o in
+                EVP_Q_mac(nil, "HMAC", nil, "SHA256", nil, k.baseAddress, k.count,
+                          data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count,
+                          o.baseAddress, sha256Size, &outLen)
+            }
+        }
+        guard r != nil, outLen == sha256Size else { throw CryptoError.openssl("HMAC-SHA256") }
+        return out
+    }
+
+    public static func hmacSHA256(key: SecureBytes, data: [UInt8]) throws -> [UInt8] {
+        try data.withUnsafeBytes { try hmacSHA256(key: key, data: $0) }
+    }
+}

@@ -1,0 +1,19 @@
+import Glibc
+
+/// A plain mutex usable from any thread (FUSE workers included), without Foundation.
+public final class PthreadMutex: @unchecked Sendable {
+    private let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+
+    public init() { pthread_mutex_init(m, nil) }
+    deinit { pthread_mutex_destroy(m); m.deallocate() }
+
+    public func lock() { pthread_mutex_lock(m) }
+    public func unlock() { pthread_mutex_unlock(m) }
+
+    @inline(__always)
+    public func locked<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(m)
+        defer { pthread_mutex_unlock(m) }
+        return try body()
+    }
+}
