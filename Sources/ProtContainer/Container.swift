@@ -1,0 +1,235 @@
+import Glibc
+import ProtCrypto
+
+/// Returns the key-encryption key of a label at a key version; thrown errors mean "not available".
+public typealias LabelKeyLookup = (_ label: String, _ version: UInt32) throws -> SecureBytes
+
+/// A protected file: random-access reads and writes of plaintext over authenticated, encrypted blocks.
+/// One instance per open file; thread-safe (parallel readers, one writer).
+public final class Container: @unchecked Sendable {
+    public let fd: Int32
+    public private(set) var fields: HeaderFields
+    var plaintextSize: UInt64
+    private var generation: UInt64
+    private var activeSlot: Int
+    private var headerMAC: [UInt8]
+    private let fileKey: SecureBytes
+    let blockKey: SecureBytes
+    private let macKey: SecureBytes
+    let lock = RWLock()
+
+    /// Largest run of blocks written with one pwrite: 1 MiB of plaintext, a FUSE write's maximum.
+    static let batchBlocks = 256
+
+    private init(fd: Int32, fields: HeaderFields, size: UInt64, generation: UInt64, activeSlot: Int, headerMAC: [UInt8],
+                 fileKey: SecureBytes) throws {
+        self.fd = fd; self.fields = fields; self.plaintextSize = size; self.generation = generation
+        self.activeSlot = activeSlot; self.headerMAC = headerMAC; self.fileKey = fileKey
+        blockKey = try FileKeys.blockKey(fileKey, fileId: fields.fileId)
+        macKey = try FileKeys.macKey(fileKey, fileId: fields.fileId)
+    }
+
+    public var size: UInt64 { lock.reading { plaintextSize } }
+    public var fileId: [UInt8] { fields.fileId }
+
+    /// Writes a new empty container into `fd` (which must be empty) with a fresh content key wrapped under `kek`.
+    public static func create(fd: Int32, fields: HeaderFields, kek: SecureBytes) throws -> Container {
+        precondition(fields.fileId.count == 16)
+        let fileKey = try SecureBytes.random(count: 32)
+        let wrapped = try wrap(fileKey, fields: fields, kek: kek)
+        let (image, mac) = try Self.slotImage(fields: fields, wrappedKey: wrapped, generation: 1, fileKey: fileKey)
+        let c = try Container(fd: fd, fields: fields, size: 0, generation: 1, activeSlot: 0, headerMAC: mac, fileKey: fileKey)
+        var region = image + [UInt8](repeating: 0, count: Layout.slotSize)
+        region += try c.sealBlock(index: 0, plaintext: [], final: true)
+        try region.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: 0) }
+        try FileIO.truncate(fd, UInt64(region.count))
+        return c
+    }
+
+    /// Opens an existing container: authenticates a header slot and checks that the final block belongs to it.
+    public static func open(fd: Int32, keys: LabelKeyLookup) throws -> Container {
+        let cipherSize = try FileIO.size(fd)
+        var region = [UInt8](repeating: 0, count: Layout.headerSize)
+        let got = try region.withUnsafeMutableBytes { try FileIO.preadFull(fd, $0, at: 0) }
+        guard got >= 8, Array(region[0..<8]) == Layout.magic || Array(region[Layout.slotSize..<Layout.slotSize + 8]) == Layout.magic else {
+            throw ContainerError.notAContainer
+        }
+        guard let size = Layout.plaintextSize(ciphertextSize: cipherSize) else { throw ContainerError.invalidLength(cipherSize) }
+        let candidates = try authenticatedSlots(region, keys: keys).candidates
+        guard !candidates.isEmpty else { throw ContainerError.corruptHeader("no header slot authenticates") }
+        let finalIndex = Layout.blockCount(plaintextSize: size) - 1
+        for cand in candidates {
+            let c = try Container(fd: fd, fields: cand.slot.fields, size: size, generation: cand.slot.generation,
+                                  activeSlot: cand.index, headerMAC: cand.slot.mac, fileKey: cand.fileKey)
+            if (try? c.readBlock(finalIndex)) != nil { return c }
+        }
+        throw ContainerError.tailMismatch(finalIndex)
+    }
+
+    struct Candidate { let index: Int; let slot: HeaderSlot; let fileKey: SecureBytes }
+
+    /// Parses and authenticates both slots. Valid ones come back newest first; problems with the others are listed.
+    static func authenticatedSlots(_ region: [UInt8], keys: LabelKeyLookup) throws -> (candidates: [Candidate], problems: [String]) {
+        var found: [Candidate] = [], problems: [String] = []
+        var firstHardError: ContainerError?
+        for i in 0..<Layout.slotCount {
+            let bytes = Array(region[(i * Layout.slotSize)..<((i + 1) * Layout.slotSize)])
+            do {
+                guard let (slot, signed) = try HeaderSlot.parse(bytes) else { continue }
+                let f = slot.fields
+                let kek: SecureBytes
+                do { kek = try keys(f.labelId, f.labelKeyVersion) } catch {
+                    throw ContainerError.keyUnavailable("label '\(f.labelId)' key version \(f.labelKeyVersion): \(error)")
+                }
+                let fileKey = try AESGCM.openKey(key: kek, sealed: slot.wrappedKey,
+                                                 aad: FileKeys.wrapAAD(fileId: f.fileId, label: f.labelId, version: f.labelKeyVersion))
+                let mac = try Digest.hmacSHA256(key: try FileKeys.macKey(fileKey, fileId: f.fileId), data: signed)
+                guard ConstantTime.equal(mac, slot.mac) else { throw CryptoError.authenticationFailed }
+                found.append(Candidate(index: i, slot: slot, fileKey: fileKey))
+            } catch let e as ContainerError where e == .notAContainer || e.isUnsupportedVersion {
+                firstHardError = firstHardError ?? e
+                problems.append("header slot \(i): \(e)")
+            } catch let e as ContainerError {
+                if case .keyUnavailable = e { throw e }
+                problems.append("header slot \(i): \(e)")
+            } catch {
+                problems.append("header slot \(i): authentication failed")
+            }
+        }
+        if found.isEmpty, let hard = firstHardError { throw hard }
+        if found.count == 2, found[0].slot.fields.fileId != found[1].slot.fields.fileId {
+            throw ContainerError.corruptHeader("header slots name different files")
+        }
+        return (found.sorted { $0.slot.generation > $1.slot.generation }, problems)
+    }
+
+    // MARK: reading
+
+    /// Reads up to `buffer.count` bytes at `offset`; returns the number read (0 at or past the end).
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
+        try lock.reading {
+            guard offset < plaintextSize, buffer.count > 0 else { return 0 }
+            let end = min(plaintextSize, offset + UInt64(buffer.count))
+            let B = UInt64(Layout.blockSize)
+            let first = offset / B, last = (end - 1) / B
+            let nBlocks = Int(last - first + 1)
+            let cipherLen = Int(sealedLength(last)) + (nBlocks - 1) * Layout.sealedBlockSize
+            var cipher = [UInt8](repeating: 0, count: cipherLen)
+            try cipher.withUnsafeMutableBytes { c in
+                guard try FileIO.preadFull(fd, c, at: Layout.blockOffset(first)) == cipherLen else {
+                    throw ContainerError.invalidLength(try FileIO.size(fd))
+                }
+            }
+            var scratch = [UInt8](repeating: 0, count: Layout.blockSize)
+            try cipher.withUnsafeBytes { c in
+                for k in 0..<nBlocks {
+                    let idx = first + UInt64(k)
+                    let blockStart = idx * B
+                    let sealedLen = Int(sealedLength(idx))
+                    let sealed = UnsafeRawBufferPointer(rebasing: c[(k * Layout.sealedBlockSize)..<(k * Layout.sealedBlockSize + sealedLen)])
+                    let plainLen = sealedLen - AESGCM.overhead
+                    let from = max(offset, blockStart), to = min(end, blockStart + UInt64(plainLen))
+                    let dst = UnsafeMutableRawBufferPointer(rebasing: buffer[Int(from - offset)..<Int(to - offset)])
+                    if from == blockStart && to == blockStart + UInt64(plainLen) {
+                        try openBlock(idx, sealed: sealed, into: dst)
+                    } else {
+                        try scratch.withUnsafeMutableBytes { s in
+                            let sp = UnsafeMutableRawBufferPointer(rebasing: s[0..<plainLen])
+                            try openBlock(idx, sealed: sealed, into: sp)
+                            dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: sp[Int(from - blockStart)..<Int(to - blockStart)]))
+                        }
+                    }
+                }
+            }
+            return Int(end - offset)
+        }
+    }
+
+    public func read(at offset: UInt64, count: Int) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        let n = try out.withUnsafeMutableBytes { try read(into: $0, at: offset) }
+        out.removeLast(count - n)
+        return out
+    }
+
+    var finalIndex: UInt64 { Layout.blockCount(plaintextSize: plaintextSize) - 1 }
+
+    func sealedLength(_ index: UInt64) -> UInt64 {
+        index < finalIndex ? UInt64(Layout.sealedBlockSize) : plaintextSize - index * UInt64(Layout.blockSize) + 28
+    }
+
+    private func openBlock(_ index: UInt64, sealed: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) throws {
+        let aad = FileKeys.blockAAD(fileId: fields.fileId, index: index, finalFor: index == finalIndex ? headerMAC : nil)
+        do {
+            try aad.withUnsafeBytes { try AESGCM.open(key: blockKey, sealed: sealed, aad: $0, into: out) }
+        } catch CryptoError.authenticationFailed {
+            throw index == finalIndex ? ContainerError.tailMismatch(index) : ContainerError.corruptBlock(index)
+        }
+    }
+
+    /// Reads and authenticates one whole block under the current size.
+    func readBlock(_ index: UInt64) throws -> [UInt8] {
+        let len = Int(sealedLength(index))
+        var sealed = [UInt8](repeating: 0, count: len)
+        try sealed.withUnsafeMutableBytes { s in
+            guard try FileIO.preadFull(fd, s, at: Layout.blockOffset(index)) == len else { throw ContainerError.corruptBlock(index) }
+        }
+        var plain = [UInt8](repeating: 0, count: len - AESGCM.overhead)
+        try sealed.withUnsafeBytes { s in try plain.withUnsafeMutableBytes { try openBlock(index, sealed: s, into: $0) } }
+        return plain
+    }
+
+    func sealBlock(index: UInt64, plaintext: [UInt8], final: Bool) throws -> [UInt8] {
+        let aad = FileKeys.blockAAD(fileId: fields.fileId, index: index, finalFor: final ? headerMAC : nil)
+        var out = [UInt8](repeating: 0, count: plaintext.count + AESGCM.overhead)
+        try plaintext.withUnsafeBytes { p in try aad.withUnsafeBytes { a in
+            try out.withUnsafeMutableBytes { try AESGCM.seal(key: blockKey, plaintext: p, aad: a, into: $0) }
+        } }
+        return out
+    }
+
+    // MARK: header
+
+    static func wrap(_ fileKey: SecureBytes, fields: HeaderFields, kek: SecureBytes) throws -> [UInt8] {
+        try AESGCM.seal(key: kek, plaintext: fileKey.exportBytes(),
+                        aad: FileKeys.wrapAAD(fileId: fields.fileId, label: fields.labelId, version: fields.labelKeyVersion))
+    }
+
+    static func slotImage(fields: HeaderFields, wrappedKey: [UInt8], generation: UInt64, fileKey: SecureBytes) throws -> ([UInt8], [UInt8]) {
+        let body = HeaderSlot.encodeBody(fields, wrappedKey: wrappedKey)
+        guard body.count <= HeaderSlot.maxBody, fields.grants.count <= 255 else { throw ContainerError.headerFull }
+        let signed = HeaderSlot.signedBytes(body: body, generation: generation)
+        let mac = try Digest.hmacSHA256(key: try FileKeys.macKey(fileKey, fileId: fields.fileId), data: signed)
+        return (HeaderSlot.image(signed: signed, mac: mac), mac)
+    }
+
+    /// Replaces the header (relabel, grants, owner) without touching content: the content key is rewrapped under
+    /// `kek`, the new header goes to the inactive slot, then the final block is resealed against it.
+    /// Until that last write lands, the old header and final block still agree, so a crash leaves one valid pair.
+    public func rewriteHeader(_ newFields: HeaderFields, kek: SecureBytes) throws {
+        try lock.writing {
+            precondition(newFields.fileId == fields.fileId, "a header rewrite keeps the file id")
+            let finalPlain = try readBlock(finalIndex)
+            let wrapped = try Self.wrap(fileKey, fields: newFields, kek: kek)
+            let (image, mac) = try Self.slotImage(fields: newFields, wrappedKey: wrapped, generation: generation + 1, fileKey: fileKey)
+            let slot = 1 - activeSlot
+            try image.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Int64(slot * Layout.slotSize)) }
+            guard fdatasync(fd) == 0 else { throw ContainerError.io("fdatasync", errno) }
+            let oldMAC = headerMAC
+            headerMAC = mac
+            do {
+                let sealed = try sealBlock(index: finalIndex, plaintext: finalPlain, final: true)
+                try sealed.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(finalIndex)) }
+            } catch { headerMAC = oldMAC; throw error }
+            fields = newFields; generation += 1; activeSlot = slot
+        }
+    }
+
+    public func sync() throws {
+        guard fsync(fd) == 0 else { throw ContainerError.io("fsync", errno) }
+    }
+}
+
+extension ContainerError {
+    var isUnsupportedVersion: Bool { if case .unsupportedVersion = self { return true }; return false }
+}

@@ -1,0 +1,84 @@
+import Glibc
+import ProtCrypto
+
+extension Container {
+    /// Writes `data` at `offset`, extending the file (with zeros between the old end and `offset`) as needed.
+    /// Partial blocks are read, authenticated, modified and resealed; the block that becomes final is sealed
+    /// as final and the former final block is resealed as an ordinary block, both in the same pwrite when they
+    /// are adjacent (the common append).
+    public func write(_ data: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        guard data.count > 0 else { return }
+        try lock.writing { try writeLocked(data, at: offset) }
+    }
+
+    public func write(_ data: [UInt8], at offset: UInt64) throws {
+        try data.withUnsafeBytes { try write($0, at: offset) }
+    }
+
+    /// Sets the plaintext size; growing fills with zeros, shrinking reseals the new final block.
+    public func truncate(to newSize: UInt64) throws {
+        try lock.writing {
+            if newSize > plaintextSize {
+                let zeros = [UInt8](repeating: 0, count: Container.batchBlocks * Layout.blockSize)
+                while plaintextSize < newSize {
+                    let n = Int(min(UInt64(zeros.count), newSize - plaintextSize))
+                    try zeros.withUnsafeBytes { try writeLocked(UnsafeRawBufferPointer(rebasing: $0[0..<n]), at: plaintextSize) }
+                }
+            } else if newSize < plaintextSize {
+                let B = UInt64(Layout.blockSize)
+                let newFinal = newSize == 0 ? 0 : (newSize - 1) / B
+                let kept = newSize == 0 ? [] : Array(try readBlock(newFinal)[0..<Int(newSize - newFinal * B)])
+                plaintextSize = newSize
+                let sealed = try sealBlock(index: newFinal, plaintext: kept, final: true)
+                try sealed.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(newFinal)) }
+                try FileIO.truncate(fd, Layout.ciphertextSize(plaintextSize: newSize))
+            }
+        }
+    }
+
+    private func writeLocked(_ data: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        let B = UInt64(Layout.blockSize)
+        let oldSize = plaintextSize
+        let end = offset + UInt64(data.count)
+        let newSize = max(oldSize, end)
+        let oldFinal = finalIndex
+        let newFinal = Layout.blockCount(plaintextSize: newSize) - 1
+        let first = newSize > oldSize ? min(offset / B, oldFinal) : offset / B
+        let last = newSize > oldSize ? newFinal : (end - 1) / B
+
+        var batchStart = first
+        while batchStart <= last {
+            let batchEnd = min(last, batchStart + UInt64(Container.batchBlocks) - 1)
+            var out = [UInt8]()
+            out.reserveCapacity(Int(batchEnd - batchStart + 1) * Layout.sealedBlockSize)
+            for idx in batchStart...batchEnd {
+                let blockStart = idx * B
+                let blockLen = Int(min(B, newSize - blockStart))
+                var plain = [UInt8](repeating: 0, count: blockLen)
+                let covered = offset <= blockStart && end >= blockStart + UInt64(blockLen)
+                if !covered && blockStart < oldSize {
+                    let old = try readBlock(idx)
+                    plain.replaceSubrange(0..<old.count, with: old)
+                }
+                let from = max(offset, blockStart), to = min(end, blockStart + UInt64(blockLen))
+                if from < to {
+                    plain.withUnsafeMutableBytes { p in
+                        UnsafeMutableRawBufferPointer(rebasing: p[Int(from - blockStart)..<Int(to - blockStart)])
+                            .copyMemory(from: UnsafeRawBufferPointer(rebasing: data[Int(from - offset)..<Int(to - offset)]))
+                    }
+                }
+                out += try sealBlock(index: idx, plaintext: plain, final: idx == newFinal)
+            }
+            do {
+                try out.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(batchStart)) }
+            } catch {
+                // Keep the in-memory size honest about what reached the disk.
+                if let s = try? FileIO.size(fd), let p = Layout.plaintextSize(ciphertextSize: s) { plaintextSize = p }
+                throw error
+            }
+            batchStart = batchEnd + 1
+        }
+        // Old blocks are read with the old geometry until every batch is written.
+        plaintextSize = newSize
+    }
+}
