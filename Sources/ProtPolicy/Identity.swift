@@ -1,0 +1,116 @@
+import Glibc
+
+/// Who is asking: the caller of a filesystem operation or of a CLI command.
+public struct Identity: Sendable, Equatable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var groups: [UInt32]
+
+    public init(uid: UInt32, gid: UInt32, groups: [UInt32] = []) {
+        self.uid = uid; self.gid = gid; self.groups = groups
+    }
+
+    /// The identity of this process.
+    public static var current: Identity {
+        let n = getgroups(0, nil)
+        var gs = [gid_t](repeating: 0, count: Int(max(n, 0)))
+        let m = getgroups(n, &gs)
+        return Identity(uid: getuid(), gid: getgid(), groups: Array(gs.prefix(Int(max(m, 0)))))
+    }
+
+    /// The identity of a named local user with their primary and supplementary groups.
+    public static func user(_ name: String) -> Identity? {
+        guard let pw = getpwnam(name) else { return nil }
+        let gid = pw.pointee.pw_gid
+        var count: Int32 = 64
+        var gs = [gid_t](repeating: 0, count: 64)
+        if getgrouplist(name, gid, &gs, &count) < 0 {
+            gs = [gid_t](repeating: 0, count: Int(count))
+            _ = getgrouplist(name, gid, &gs, &count)
+        }
+        return Identity(uid: pw.pointee.pw_uid, gid: gid, groups: Array(gs.prefix(Int(count))))
+    }
+
+    public var allGroups: Set<UInt32> { Set(groups + [gid]) }
+}
+
+/// Who a label or file grants rights to.
+public enum Grantee: Hashable, Sendable, CustomStringConvertible {
+    case user(String), uid(UInt32), group(String), gid(UInt32), owner, everyone
+
+    public static func parse(_ text: String) -> Grantee? {
+        switch text {
+        case "owner": return .owner
+        case "everyone": return .everyone
+        default: break
+        }
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let kind = text[..<colon], value = String(text[text.index(after: colon)...])
+        guard !value.isEmpty else { return nil }
+        switch kind {
+        case "user": return .user(value)
+        case "group": return .group(value)
+        case "uid": return UInt32(value).map(Grantee.uid)
+        case "gid": return UInt32(value).map(Grantee.gid)
+        default: return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .user(let n): return "user:\(n)"
+        case .uid(let n): return "uid:\(n)"
+        case .group(let n): return "group:\(n)"
+        case .gid(let n): return "gid:\(n)"
+        case .owner: return "owner"
+        case .everyone: return "everyone"
+        }
+    }
+
+    /// Names resolve through the host's user and group databases at decision time.
+    public func matches(_ who: Identity, fileOwner: UInt32?) -> Bool {
+        switch self {
+        case .everyone: return true
+        case .owner: return fileOwner == who.uid
+        case .uid(let u): return u == who.uid
+        case .gid(let g): return who.allGroups.contains(g)
+        case .user(let name): return NameCache.shared.uid(of: name) == who.uid
+        case .group(let name):
+            guard let g = NameCache.shared.gid(of: name) else { return false }
+            return who.allGroups.contains(g)
+        }
+    }
+
+    /// Whether a name can be resolved on this host (policy check warns when not).
+    public var isResolvable: Bool {
+        switch self {
+        case .user(let n): return NameCache.shared.uid(of: n) != nil
+        case .group(let n): return NameCache.shared.gid(of: n) != nil
+        default: return true
+        }
+    }
+}
+
+final class NameCache: @unchecked Sendable {
+    static let shared = NameCache()
+    private var users: [String: UInt32?] = [:]
+    private var groups: [String: UInt32?] = [:]
+    private var lock = pthread_mutex_t()
+    init() { pthread_mutex_init(&lock, nil) }
+
+    func uid(of name: String) -> UInt32? {
+        pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }
+        if let hit = users[name] { return hit }
+        let v = getpwnam(name).map { $0.pointee.pw_uid }
+        users[name] = v
+        return v
+    }
+
+    func gid(of name: String) -> UInt32? {
+        pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }
+        if let hit = groups[name] { return hit }
+        let v = getgrnam(name).map { $0.pointee.gr_gid }
+        groups[name] = v
+        return v
+    }
+}
