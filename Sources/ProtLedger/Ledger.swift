@@ -1,0 +1,97 @@
+import CSQLite
+import Glibc
+import ProtCrypto
+
+public enum LedgerError: Error, CustomStringConvertible {
+    case malformedRow(Int64, String)
+    case closed
+    public var description: String {
+        switch self {
+        case .malformedRow(let seq, let why): return "ledger row \(seq) is malformed (\(why)); run 'protfs audit verify'"
+        case .closed: return "ledger is closed"
+        }
+    }
+}
+
+/// The access ledger: one SQLite database in WAL mode, rows hash-chained, appends group-committed.
+public final class Ledger: @unchecked Sendable {
+    public let path: String
+    let db: Database
+    private var committer: GroupCommitter?
+
+    public enum Durability: String, Sendable {
+        /// WAL commit without fsync: survives a crash of the daemon, may lose the last commits on power loss.
+        case normal
+        /// fsync on every group commit: survives power loss.
+        case full
+    }
+
+    static let columns = "seq, ts, event, outcome, uid, user, gid, pid, process, path, new_path, label, prev_label, bytes_read, bytes_written, detail, prev_hash, hash"
+
+    public init(path: String, durability: Durability = .normal, readOnly: Bool = false) throws {
+        self.path = path
+        db = try Database(path: path, readOnly: readOnly)
+        if !readOnly {
+            try db.exec("PRAGMA journal_mode=WAL")
+            try db.exec("PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL")")
+            try db.exec(Self.schema)
+            committer = try GroupCommitter(db: db)
+        }
+    }
+
+    deinit { committer?.stop() }
+
+    /// Flushes pending appends and stops the writer; further appends fail.
+    public func close() { committer?.stop(); committer = nil }
+
+    static let schema = """
+    CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS events(
+      seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, event TEXT NOT NULL, outcome TEXT NOT NULL,
+      uid INTEGER, user TEXT, gid INTEGER, pid INTEGER, process TEXT,
+      path BLOB, new_path BLOB, label TEXT, prev_label TEXT,
+      bytes_read INTEGER, bytes_written INTEGER, detail TEXT,
+      prev_hash BLOB NOT NULL, hash BLOB NOT NULL);
+    CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
+    CREATE INDEX IF NOT EXISTS events_user_ts ON events(user, ts);
+    CREATE INDEX IF NOT EXISTS events_uid_ts ON events(uid, ts);
+    CREATE INDEX IF NOT EXISTS events_path ON events(path);
+    CREATE INDEX IF NOT EXISTS events_label_ts ON events(label, ts);
+    CREATE INDEX IF NOT EXISTS events_event_ts ON events(event, ts);
+    CREATE INDEX IF NOT EXISTS events_outcome_ts ON events(outcome, ts);
+    """
+
+    /// Appends one row and returns its sequence number once the row is committed.
+    /// Concurrent callers share one transaction; a full queue makes callers wait, it never drops rows.
+    @discardableResult
+    public func append(_ event: LedgerEvent) throws -> Int64 {
+        guard let committer else { throw LedgerError.closed }
+        return try committer.append(event)
+    }
+
+    static func decode(_ st: Statement) throws -> LedgerEvent {
+        let seq = st.int(0) ?? -1
+        guard let kindText = st.text(2), let kind = EventKind(rawValue: kindText) else { throw LedgerError.malformedRow(seq, "unknown event") }
+        guard let outText = st.text(3), let outcome = Outcome(rawValue: outText) else { throw LedgerError.malformedRow(seq, "unknown outcome") }
+        var e = LedgerEvent(kind: kind, outcome: outcome, uid: st.int(4), user: st.text(5), gid: st.int(6), pid: st.int(7),
+                            process: st.text(8), path: st.blob(9), newPath: st.blob(10), label: st.text(11),
+                            previousLabel: st.text(12), bytesRead: st.int(13), bytesWritten: st.int(14), detail: st.text(15))
+        e.seq = seq
+        e.time = st.int(1) ?? 0
+        e.prevHash = st.blob(16) ?? []
+        e.hash = st.blob(17) ?? []
+        return e
+    }
+
+    public var rowCount: Int64 {
+        (try? { () throws -> Int64 in
+            let st = try db.prepare("SELECT count(*) FROM events")
+            return try st.step() ? st.int(0) ?? 0 : 0
+        }()) ?? 0
+    }
+}
+
+public func userName(uid: UInt32) -> String? {
+    guard let pw = getpwuid(uid) else { return nil }
+    return String(cString: pw.pointee.pw_name)
+}
