@@ -7,6 +7,7 @@ public struct ContainerReport: Sendable {
     public var label: String?
     public var plaintextSize: UInt64?
     public var isClean: Bool { problems.isEmpty && badBlocks.isEmpty }
+    public init(problems: [String] = []) { self.problems = problems }
 }
 
 extension Container {

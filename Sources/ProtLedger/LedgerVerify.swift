@@ -97,3 +97,19 @@ extension Ledger {
         }
     }
 }
+
+extension Ledger {
+    /// Appends many rows in one transaction on a connection of its own (bulk loads and benchmarks).
+    public func appendBatch(_ events: [LedgerEvent]) throws {
+        let conn = try Database(path: path)
+        try conn.exec("BEGIN IMMEDIATE")
+        do {
+            _ = try Ledger.writeRows(events, db: conn, insert: try conn.prepare(Ledger.insertSQL),
+                                     setMeta: try conn.prepare(Ledger.setMetaSQL), lastTime: 0) { _, _ in }
+            try conn.exec("COMMIT")
+        } catch {
+            try? conn.exec("ROLLBACK")
+            throw error
+        }
+    }
+}

@@ -15,6 +15,7 @@ public struct Label: Sendable, Equatable {
 public struct LabelGrant: Sendable, Equatable {
     public var grantee: Grantee
     public var rights: Rights
+    public init(grantee: Grantee, rights: Rights) { self.grantee = grantee; self.rights = rights }
 }
 
 public struct FolderRule: Sendable, Equatable {

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct Protfs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "protfs",
+        abstract: "Classify, label and protect files in a share; decide who may open them; record every access.",
+        discussion: """
+        Exit codes: 0 success, 1 failure, 2 usage error or invalid policy.
+        Passphrases come from --passphrase-file, PROTFS_PASSPHRASE or a terminal prompt, never from arguments.
+        """,
+        version: "0.1.0",
+        subcommands: [InitCommand.self, PasswdCommand.self, InfoCommand.self, ProtectCommand.self, UnprotectCommand.self,
+                      FsckCommand.self, PolicyCommand.self, AuditCommand.self, ReportCommand.self, BenchCommand.self,
+                      DebugCommand.self]
+    )
+
+    /// ArgumentParser exits 64 on usage errors; protfs promises 2.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            if let e = error as? ExitCode { Foundation.exit(e.rawValue) }
+            if code == .validationFailure || error is ValidationError {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            FileHandle.standardError.write(Data("protfs: error: \(Self.describe(error))\n".utf8))
+            Foundation.exit(1)
+        }
+    }
+
+    static func describe(_ error: Error) -> String {
+        if let e = error as? CustomStringConvertible { return e.description }
+        return "\(error)"
+    }
+}
