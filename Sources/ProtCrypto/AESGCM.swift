@@ -14,7 +14,7 @@ public enum AESGCM {
     public static func seal(key: SecureBytes, plaintext: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
                             into out: UnsafeMutableRawBufferPointer) throws {
         guard out.count == plaintext.count + overhead else { throw CryptoError.invalidLength("seal output") }
-        try Random.fill(UnsafeMutableRawBufferPointer(rebasing: out[0..<nonceSize]))
+        try ThreadContexts.current.nonce(into: out.baseAddress!)
         try sealWithNonce(key: key, plaintext: plaintext, aad: aad, into: out)
     }
 
@@ -72,8 +72,7 @@ public enum AESGCM {
         guard EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, Int32(tagSize), tag) == 1 else {
             throw CryptoError.openssl("set tag")
         }
-        var scratch = [UInt8](repeating: 0, count: 16)
-        let ok = scratch.withUnsafeMutableBufferPointer { EVP_DecryptFinal_ex(ctx, $0.baseAddress, &len) }
+        let ok = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { EVP_DecryptFinal_ex(ctx, $0.baseAddress, &len) }
         if ok != 1 {
             if n > 0 { out.initializeMemory(as: UInt8.self, repeating: 0) }
             throw CryptoError.authenticationFailed
@@ -129,6 +128,10 @@ final class ThreadContexts {
     private let dec: OpaquePointer
     private var encKey: UInt64 = 0
     private var decKey: UInt64 = 0
+    /// CSPRNG output fetched 4 KiB at a time: RAND_bytes costs about as much as sealing a block, so nonces are
+    /// taken from a per-thread buffer of its output (each byte used once).
+    private let nonces = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 16)
+    private var noncePos = 4096
 
     private init() {
         enc = EVP_CIPHER_CTX_new()
@@ -138,6 +141,17 @@ final class ThreadContexts {
     deinit {
         EVP_CIPHER_CTX_free(enc)
         EVP_CIPHER_CTX_free(dec)
+        nonces.deallocate()
+    }
+
+    func nonce(into dst: UnsafeMutableRawPointer) throws {
+        if noncePos + AESGCM.nonceSize > 4096 {
+            try Random.fill(UnsafeMutableRawBufferPointer(start: nonces, count: 4096))
+            noncePos = 0
+        }
+        dst.copyMemory(from: nonces + noncePos, byteCount: AESGCM.nonceSize)
+        (nonces + noncePos).initializeMemory(as: UInt8.self, repeating: 0, count: AESGCM.nonceSize)
+        noncePos += AESGCM.nonceSize
     }
 
     func encryptor(for key: SecureBytes) throws -> OpaquePointer {

@@ -1,9 +1,11 @@
 /// AWS access key ids: a known four-letter prefix and 16 more uppercase letters or digits, standing alone.
 enum AWSKey {
-    static let prefixes = ["AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "AROA", "APKA"].map { Array($0.utf8) }
-
     static func match(_ w: Window, at i: Int) -> Bool {
-        guard !w.isAlnum(i - 1), prefixes.contains(where: { w.hasPrefix($0, at: i) }) else { return false }
+        guard w.isUpper(i + 1), w.isUpper(i + 2), w[i + 3] == 0x41, !w.isAlnum(i - 1) else { return false }
+        var known = false
+        for prefix: StaticString in ["AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "AROA", "APKA"]
+            where w.hasPrefix(prefix, at: i) { known = true; break }
+        guard known else { return false }
         for k in 4..<20 where !(w.isUpper(i + k) || w.isDigit(i + k)) { return false }
         return !w.isAlnum(i + 20)
     }

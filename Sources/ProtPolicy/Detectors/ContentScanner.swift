@@ -10,7 +10,9 @@ public final class ContentScanner {
     private var builtinIndex: [BuiltinDetector: Int] = [:]
     private var keywords = KeywordTable()
     private var regexes: [(index: Int, re: NSRegularExpression, resume: Int)] = []
-    private var triggers = [UInt8](repeating: 0, count: 256)
+    /// Trigger bits by (previous byte, byte): anchors are only where a match can start (a digit after a non-digit,
+    /// a keyword's first letter after a non-word byte...), so most bytes cost one table lookup.
+    private var triggers = [UInt8](repeating: 0, count: 65_536)
     private var buffer: [UInt8] = []
     private var bufferStart = 0
     private var committed = 0
@@ -26,15 +28,16 @@ public final class ContentScanner {
         self.definitions = definitions
         counts = Array(repeating: 0, count: definitions.count)
         var reach = Self.builtinReach
+        var firstByte = [UInt8](repeating: 0, count: 256)
         for (i, d) in definitions.enumerated() {
             switch d.kind {
             case .builtin(let b):
                 builtinIndex[b] = i
                 switch b {
-                case .creditCard, .iban, .usSSN: for c in UInt8(ascii: "0")...UInt8(ascii: "9") { triggers[Int(c)] |= Self.tDigit }
-                case .email: triggers[Int(UInt8(ascii: "@"))] |= Self.tAt
-                case .privateKey: triggers[Int(UInt8(ascii: "-"))] |= Self.tDash
-                case .awsAccessKey: triggers[Int(UInt8(ascii: "A"))] |= Self.tUpperA
+                case .creditCard, .iban, .usSSN: for c in UInt8(ascii: "0")...UInt8(ascii: "9") { firstByte[Int(c)] |= Self.tDigit }
+                case .email: firstByte[Int(UInt8(ascii: "@"))] |= Self.tAt
+                case .privateKey: firstByte[Int(UInt8(ascii: "-"))] |= Self.tDash
+                case .awsAccessKey: firstByte[Int(UInt8(ascii: "A"))] |= Self.tUpperA
                 }
             case .keywords(let words):
                 for w in words { keywords.add(w, detector: i) }
@@ -43,9 +46,21 @@ public final class ContentScanner {
                 reach = max(reach, maxLength + 1)
             }
         }
-        for b in 0..<256 where !keywords.byFirst[b].isEmpty {
-            triggers[b] |= Self.tKeyword
-            if b >= 0x61 && b <= 0x7A { triggers[b - 0x20] |= Self.tKeyword }
+        for b in 0..<256 where keywords.hasEntries(first: b) {
+            firstByte[b] |= Self.tKeyword
+            if b >= 0x61 && b <= 0x7A { firstByte[b - 0x20] |= Self.tKeyword }
+        }
+        let cls = ByteClass.pointer
+        let word = ByteClass.digit | ByteClass.upper | ByteClass.lower
+        for prev in 0..<256 {
+            let prevDigit = cls[prev] & ByteClass.digit != 0, prevWord = cls[prev] & word != 0
+            for c in 0..<256 {
+                var t = firstByte[c]
+                if prevDigit { t &= ~Self.tDigit }
+                if prevWord { t &= ~(Self.tKeyword | Self.tUpperA) }
+                if prev == 0x2D { t &= ~Self.tDash }
+                triggers[prev << 8 | c] = t
+            }
         }
         margin = max(reach, keywords.maxLength + 1)
     }
@@ -81,28 +96,52 @@ public final class ContentScanner {
         bufferStart = keepFrom
     }
 
+    private struct Slots {
+        var card = -1, ssn = -1, iban = -1, email = -1, pem = -1, aws = -1
+    }
+
     private func scanBuiltins(_ w: Window, from: Int, to: Int) {
-        let card = builtinIndex[.creditCard], ssn = builtinIndex[.usSSN], iban = builtinIndex[.iban]
-        let email = builtinIndex[.email], pem = builtinIndex[.privateKey], aws = builtinIndex[.awsAccessKey]
-        let hasKeywords = !keywords.isEmpty
-        triggers.withUnsafeBufferPointer { trig in
+        var slots = Slots()
+        slots.card = builtinIndex[.creditCard] ?? -1; slots.ssn = builtinIndex[.usSSN] ?? -1; slots.iban = builtinIndex[.iban] ?? -1
+        slots.email = builtinIndex[.email] ?? -1; slots.pem = builtinIndex[.privateKey] ?? -1; slots.aws = builtinIndex[.awsAccessKey] ?? -1
+        // Local copies: no exclusivity checks or retains on the class's storage inside the per-byte loop.
+        var counts = self.counts
+        let keywords = self.keywords
+        triggers.withUnsafeBufferPointer { trigBuf in
+            let trig = trigBuf.baseAddress!
             let p = w.p
             var i = from
+            var prev = Int(w[from - 1])
             while i < to {
-                let t = trig[Int(p[i])]
-                if t == 0 { i += 1; continue }
-                if t & Self.tDigit != 0 && !w.isDigit(i - 1) {
-                    if let k = card, PaymentCard.match(w, at: i) { counts[k] += 1 }
-                    if let k = ssn, SSN.match(w, at: i) { counts[k] += 1 }
-                    if let k = iban, IBAN.match(w, at: i) { counts[k] += 1 }
+                // The hot loop only finds the next anchor; all the work happens out of line.
+                let c = Int(p[i])
+                let t = trig[prev << 8 | c]
+                prev = c
+                if t != 0 {
+                    if t & Self.tDigit != 0 {
+                        if slots.iban >= 0 && w.isUpper(i - 1) {
+                            if IBAN.match(w, at: i) { counts[slots.iban] += 1 }
+                        } else if w.isDigit(i + 1) && w.isDigit(i + 2) {
+                            let s3 = w[i + 3]
+                            if slots.ssn >= 0 && (s3 == 0x2D || s3 == 0x20) && SSN.match(w, at: i) { counts[slots.ssn] += 1 }
+                            if slots.card >= 0 && PaymentCard.couldStart(w, at: i) && PaymentCard.match(w, at: i) { counts[slots.card] += 1 }
+                        }
+                    }
+                    if t & (Self.tAt | Self.tDash | Self.tUpperA | Self.tKeyword) != 0 { Self.anchor(w, i, t, slots, keywords, &counts) }
                 }
-                if t & Self.tAt != 0, let k = email, Email.match(w, at: i) { counts[k] += 1 }
-                if t & Self.tDash != 0, let k = pem, PrivateKey.match(w, at: i) { counts[k] += 1 }
-                if t & Self.tUpperA != 0, let k = aws, AWSKey.match(w, at: i) { counts[k] += 1 }
-                if hasKeywords && t & Self.tKeyword != 0 && !w.isAlnum(i - 1) { keywords.match(w, at: i, counts: &counts) }
                 i += 1
             }
         }
+        self.counts = counts
+    }
+
+    /// The rarer anchors, out of line to keep the hot loop small.
+    @inline(never)
+    private static func anchor(_ w: Window, _ i: Int, _ t: UInt8, _ s: Slots, _ keywords: KeywordTable, _ counts: inout [Int]) {
+        if t & tAt != 0 && s.email >= 0 && Email.match(w, at: i) { counts[s.email] += 1 }
+        if t & tDash != 0 && s.pem >= 0 && PrivateKey.match(w, at: i) { counts[s.pem] += 1 }
+        if t & tUpperA != 0 && s.aws >= 0 && AWSKey.match(w, at: i) { counts[s.aws] += 1 }
+        if t & tKeyword != 0 { keywords.match(w, at: i, counts: &counts) }
     }
 
     /// Regular expressions run over the window as Latin-1 text, so character offsets equal byte offsets.

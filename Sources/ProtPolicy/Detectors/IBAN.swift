@@ -4,25 +4,33 @@ enum IBAN {
     /// `i` is the first check digit; the country code is the two uppercase letters before it.
     static func match(_ w: Window, at i: Int) -> Bool {
         guard w.isUpper(i - 2), w.isUpper(i - 1), !w.isAlnum(i - 3), w.isDigit(i + 1) else { return false }
-        let country = String(decoding: [w[i - 2], w[i - 1]], as: UTF8.self)
-        guard let length = lengths[country] else { return false }
-        var chars: [UInt8] = [w[i - 2], w[i - 1]]
-        var j = i
-        while chars.count < length {
+        let length = Int(table[Int(w[i - 2] - 0x41) * 26 + Int(w[i - 1] - 0x41)])
+        guard length > 0 else { return false }
+        // Move the first four characters to the end and read letters as 10..35; the remainder mod 97 must be 1.
+        @inline(__always) func fold(_ rem: Int, _ c: UInt8) -> Int {
+            c <= 0x39 ? (rem * 10 + Int(c - 0x30)) % 97 : (rem * 100 + Int(c - 0x41 + 10)) % 97
+        }
+        var rem = 0, count = 4, j = i + 2
+        while count < length {
             let b = w[j]
-            if w.isDigit(j) || w.isUpper(j) { chars.append(b); j += 1 }
-            else if b == 0x20 && chars.count % 4 == 0 && (w.isDigit(j + 1) || w.isUpper(j + 1)) { j += 1 }
+            if w.isDigit(j) || w.isUpper(j) { rem = fold(rem, b); count += 1; j += 1 }
+            else if b == 0x20 && count % 4 == 0 && (w.isDigit(j + 1) || w.isUpper(j + 1)) { j += 1 }
             else { return false }
         }
         guard !w.isAlnum(j) else { return false }
-        // Move the first four characters to the end and read letters as 10..35; the remainder mod 97 must be 1.
-        var rem = 0
-        for c in chars[4...] + chars[0..<4] {
-            if c <= 0x39 { rem = (rem * 10 + Int(c - 0x30)) % 97 }
-            else { rem = (rem * 100 + Int(c - 0x41 + 10)) % 97 }
-        }
+        for k in [i - 2, i - 1, i, i + 1] { rem = fold(rem, w[k]) }
         return rem == 1
     }
+
+    /// IBAN length by country, indexed by (first letter, second letter); 0 for no IBAN country.
+    static let table: [UInt8] = {
+        var t = [UInt8](repeating: 0, count: 26 * 26)
+        for (c, n) in lengths {
+            let u = Array(c.utf8)
+            t[Int(u[0] - 0x41) * 26 + Int(u[1] - 0x41)] = UInt8(n)
+        }
+        return t
+    }()
 
     static let lengths: [String: Int] = [
         "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29,
