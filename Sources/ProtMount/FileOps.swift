@@ -1,0 +1,165 @@
+import CFuse3
+import Glibc
+import ProtContainer
+import ProtCrypto
+import ProtLedger
+import ProtPolicy
+import ProtStore
+
+extension Filesystem {
+    /// Rights an open with these flags needs.
+    static func needed(flags: Int32) -> (rights: Rights, read: Bool, write: Bool) {
+        let acc = flags & O_ACCMODE
+        let read = acc == O_RDONLY || acc == O_RDWR
+        let write = acc == O_WRONLY || acc == O_RDWR || flags & O_TRUNC != 0
+        var r: Rights = []
+        if read { r.insert(.view) }
+        if write { r.insert(.edit) }
+        return (r, read, write)
+    }
+
+    func create(_ req: fuse_req_t?, _ parentIno: UInt64, _ name: String, _ mode: mode_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        guard let parent = inodes.get(parentIno) else { return reply(req, ENOENT) }
+        if isHidden(parent, name) { return reply(req, EPERM) }
+        let caller = Caller(req)
+        let path = childPath(parent, name)
+        let label = store.policy.folderLabel(for: Self.text(path)).label
+        // Writing into a folder needs edit on its label, judged without the creator's `owner` grant.
+        let granted = store.policy.rights(of: caller.identity, label: label, fileOwner: nil)
+        guard granted.contains(.edit) else {
+            return reply(req, deny(caller, .create, path: path, label: label, needed: .edit, had: granted))
+        }
+        let fd = openat(parent.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777)
+        guard fd >= 0 else { return reply(req, errno) }
+        fchown(fd, caller.uid, caller.gid)
+        let container: Container
+        do {
+            let fields = try store.newHeaderFields(label: label, owner: caller.uid, method: .folder)
+            container = try Container.create(fd: fd, fields: fields, kek: try store.labelKey(label, version: fields.labelKeyVersion))
+        } catch {
+            close(fd); unlinkat(parent.fd, name, 0)
+            log.error("create \(Self.text(path)): \(error)")
+            return reply(req, EIO)
+        }
+        // The owner's rights, now that the file exists with the caller as owner.
+        let rights = store.rights(of: caller.identity, header: container.fields)
+        guard record(caller.event(.create, .allowed, path: path, label: label, detail: "labeled by folder")) else {
+            close(fd); unlinkat(parent.fd, name, 0); return reply(req, EIO)
+        }
+        let pfd = openat(parent.fd, name, O_PATH | O_NOFOLLOW)
+        var st = stat()
+        guard pfd >= 0, fstatat(pfd, "", &st, AT_EMPTY_PATH) == 0 else { close(fd); return reply(req, EIO) }
+        let node = inodes.adopt(fd: pfd, st: st)
+        let file = OpenFile(fd: fd, container: container)
+        inodes.withLock { file.handles = 1; node.open = file }
+        let (_, canRead, _) = Self.needed(flags: fi.pointee.flags)
+        let h = Handle(inode: node, file: file, rights: rights, canRead: canRead && rights.contains(.view), canWrite: true,
+                       caller: caller, path: path, scanner: try? ContentScanner(detectors))
+        fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
+        fi.pointee.keep_cache = 1
+        var e = fuse_entry_param()
+        e.ino = node.ino
+        e.attr = present(st)
+        e.attr_timeout = attrTimeout
+        e.entry_timeout = attrTimeout
+        fuse_reply_create(req, &e, fi)
+    }
+
+    func open(_ req: fuse_req_t?, _ ino: UInt64, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
+        let caller = Caller(req)
+        let path = sharePath(node)
+        let flags = fi.pointee.flags
+        let (needed, canRead, canWrite) = Self.needed(flags: flags)
+        let file: OpenFile
+        do { file = try acquire(node) } catch {
+            if case MountError.errno(_, let e) = error { return reply(req, e) }
+            return reply(req, integrityFailure(caller, path: path, label: nil, error))
+        }
+        let fields = file.container.fields
+        let rights = store.rights(of: caller.identity, header: fields)
+        guard rights.isSuperset(of: needed) else {
+            releaseFile(node)
+            let expired = fields.expiry.map { currentTimeNanos() >= $0 } ?? false
+            record(caller.event(.deny, .denied, path: path, label: fields.labelId,
+                                detail: "\(canWrite ? "open-write" : "open-read") needs \(needed); caller holds \(rights)\(expired ? "; content expired" : "")"))
+            return reply(req, EACCES)
+        }
+        var truncated = false
+        if flags & O_TRUNC != 0 {
+            do { try file.container.truncate(to: 0); truncated = true } catch {
+                releaseFile(node); return reply(req, errnoFor(error))
+            }
+        }
+        guard record(caller.event(canWrite ? .openWrite : .openRead, .allowed, path: path, label: fields.labelId)) else {
+            releaseFile(node); return reply(req, EIO)
+        }
+        let scan = canWrite && (truncated || file.container.size == 0) ? try? ContentScanner(detectors) : nil
+        let h = Handle(inode: node, file: file, rights: rights, canRead: canRead, canWrite: canWrite, caller: caller, path: path, scanner: scan)
+        fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
+        fi.pointee.keep_cache = 1
+        fuse_reply_open(req, fi)
+    }
+
+    func read(_ req: fuse_req_t?, _ size: Int, _ off: Int, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        let h = Self.handle(fi.pointee.fh)
+        guard h.canRead else { return reply(req, EBADF) }
+        var buf = [UInt8](repeating: 0, count: size)
+        do {
+            let n = try buf.withUnsafeMutableBytes { try h.file.container.read(into: $0, at: UInt64(off)) }
+            h.didRead(n)
+            buf.withUnsafeBytes { _ = fuse_reply_buf(req, $0.baseAddress?.assumingMemoryBound(to: CChar.self), n) }
+        } catch {
+            reply(req, integrityFailure(h.caller, path: h.path, label: h.file.container.fields.labelId, error))
+        }
+    }
+
+    func write(_ req: fuse_req_t?, _ buf: UnsafeRawBufferPointer, _ off: Int, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        let h = Self.handle(fi.pointee.fh)
+        guard h.canWrite else { return reply(req, EBADF) }
+        do {
+            try h.file.container.write(buf, at: UInt64(off))
+            h.didWrite(buf, at: UInt64(off))
+            fuse_reply_write(req, buf.count)
+        } catch {
+            reply(req, errnoFor(error))
+        }
+    }
+
+    func fsync(_ req: fuse_req_t?, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        let h = Self.handle(fi.pointee.fh)
+        do { try h.file.container.sync(); reply(req, 0) } catch { reply(req, errnoFor(error)) }
+    }
+
+    func release(_ req: fuse_req_t?, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        let um = Unmanaged<Handle>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi.pointee.fh))!)
+        let h = um.takeUnretainedValue()
+        if h.wrote { classifyAfterWrite(h) }
+        record(h.caller.event(.close, .allowed, path: h.path, label: h.file.container.fields.labelId,
+                              detail: nil).withBytes(read: h.bytesRead, written: h.bytesWritten))
+        releaseFile(h.inode)
+        um.release()
+        reply(req, 0)
+        inodes.forget(h.inode.ino, 0)
+    }
+
+    func fallocate(_ req: fuse_req_t?, _ mode: Int32, _ off: Int, _ len: Int, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        let h = Self.handle(fi.pointee.fh)
+        guard mode == 0 else { return reply(req, EOPNOTSUPP) }
+        guard h.canWrite else { return reply(req, EBADF) }
+        do {
+            let end = UInt64(off + len)
+            if end > h.file.container.size { try h.file.container.truncate(to: end) }
+            reply(req, 0)
+        } catch { reply(req, errnoFor(error)) }
+    }
+}
+
+extension LedgerEvent {
+    func withBytes(read: Int64, written: Int64) -> LedgerEvent {
+        var e = self
+        e.bytesRead = read
+        e.bytesWritten = written
+        return e
+    }
+}

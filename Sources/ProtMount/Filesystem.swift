@@ -1,0 +1,270 @@
+import CFuse3
+import Foundation
+import Glibc
+import Logging
+import ProtContainer
+import ProtCrypto
+import ProtLedger
+import ProtPolicy
+import ProtStore
+
+/// The FUSE frontend's state: the unlocked store, the ledger, the inode table.
+/// Every method runs on a libfuse worker thread and answers its request exactly once.
+final class Filesystem: @unchecked Sendable {
+    let store: Store
+    let ledger: Ledger
+    let inodes: InodeTable
+    let rootPath: String
+    let log: Logger
+    let attrTimeout = 1.0
+    let detectors: [DetectorDefinition]
+
+    init(store: Store, ledger: Ledger, log: Logger) throws {
+        self.store = store
+        self.ledger = ledger
+        self.log = log
+        rootPath = URL(fileURLWithPath: store.root).resolvingSymlinksInPath().path
+        let fd = Glibc.open(rootPath, O_PATH | O_DIRECTORY)
+        guard fd >= 0 else { throw MountError.errno("open \(rootPath)", errno) }
+        inodes = try InodeTable(rootFD: fd)
+        detectors = store.policy.detectorDefinitions
+    }
+
+    static let hiddenName = Store.metaDirName
+
+    func isHidden(_ parent: Inode, _ name: String) -> Bool { parent === inodes.root && name == Self.hiddenName }
+
+    // MARK: paths and attributes
+
+    /// The path of an inode inside the share (`/finance/q3.xlsx`), from its descriptor, for ledger rows and policy.
+    func sharePath(_ node: Inode) -> [UInt8] {
+        if node === inodes.root { return Array("/".utf8) }
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = Glibc.readlink(node.procPath, &buf, Int(PATH_MAX))
+        guard n > 0 else { return Array("?".utf8) }
+        var bytes = buf.prefix(n).map { UInt8(bitPattern: $0) }
+        let root = Array(rootPath.utf8)
+        if bytes.starts(with: root) { bytes.removeFirst(root.count) }
+        let deleted = Array(" (deleted)".utf8)
+        if bytes.count > deleted.count && Array(bytes.suffix(deleted.count)) == deleted { bytes.removeLast(deleted.count) }
+        return bytes.isEmpty ? Array("/".utf8) : bytes
+    }
+
+    func childPath(_ parent: Inode, _ name: String) -> [UInt8] {
+        let p = sharePath(parent)
+        return (p == Array("/".utf8) ? p : p + Array("/".utf8)) + Array(name.utf8)
+    }
+
+    static func text(_ path: [UInt8]) -> String { String(decoding: path, as: UTF8.self) }
+
+    /// The backing stat with the size of a container replaced by its plaintext size.
+    func attributes(_ node: Inode) -> stat? {
+        var st = stat()
+        guard fstatat(node.fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        return present(st)
+    }
+
+    func present(_ raw: stat) -> stat {
+        var st = raw
+        if (st.st_mode & S_IFMT) == S_IFREG {
+            let p = Layout.plaintextSize(ciphertextSize: UInt64(max(0, st.st_size))) ?? 0
+            st.st_size = Int(p)
+            st.st_blocks = Int((p + 511) / 512)
+        }
+        return st
+    }
+
+    // MARK: ledger and access decisions
+
+    /// Appends a row and waits for its commit. Returns false when the ledger cannot record it: then the
+    /// access must not be granted.
+    @discardableResult
+    func record(_ e: LedgerEvent) -> Bool {
+        do { try ledger.append(e); return true } catch {
+            log.error("ledger append failed: \(error)")
+            return false
+        }
+    }
+
+    func deny(_ caller: Caller, _ kind: EventKind, path: [UInt8], label: String?, needed: Rights, had: Rights, newPath: [UInt8]? = nil) -> Int32 {
+        record(caller.event(.deny, .denied, path: path, newPath: newPath, label: label,
+                            detail: "\(kind.rawValue) needs \(needed); caller holds \(had)"))
+        return EACCES
+    }
+
+    func integrityFailure(_ caller: Caller?, path: [UInt8], label: String?, _ error: Error) -> Int32 {
+        let e = caller?.event(.integrityFailure, .error, path: path, label: label, detail: "\(error)")
+            ?? LedgerEvent(kind: .integrityFailure, outcome: .error, path: path, label: label, detail: "\(error)")
+        record(e)
+        log.warning("integrity failure on \(Self.text(path)): \(error)")
+        return EIO
+    }
+
+    /// Reads only the header of a container (for unlink, rename and xattr decisions). Nil for non-containers.
+    func header(of node: Inode) throws -> HeaderFields? {
+        guard node.isRegular else { return nil }
+        if let open = inodes.withLock({ node.open }) { return open.container.fields }
+        let fd = Glibc.open(node.procPath, O_RDONLY)
+        guard fd >= 0 else { throw MountError.errno("open", errno) }
+        defer { close(fd) }
+        return try Container.open(fd: fd, keys: store.keyLookup).fields
+    }
+
+    func errnoFor(_ error: Error) -> Int32 {
+        switch error {
+        case MountError.errno(_, let e): return e
+        case ContainerError.io(_, let e): return e
+        case let c as ContainerError where c.isIntegrityFailure: return EIO
+        case is ContainerError: return EIO
+        default: return EIO
+        }
+    }
+
+    // MARK: lookup, getattr, setattr
+
+    func lookup(_ req: fuse_req_t?, _ parentIno: UInt64, _ name: String) {
+        guard let parent = inodes.get(parentIno) else { return reply(req, ENOENT) }
+        if isHidden(parent, name) { return reply(req, ENOENT) }
+        switch entry(parent, name) {
+        case .success(let (node, st)): replyEntry(req, node, st)
+        case .failure(let e): reply(req, e.code)
+        }
+    }
+
+    struct Errno: Error { let code: Int32 }
+
+    /// Opens a child with O_PATH and registers it (one lookup counted).
+    func entry(_ parent: Inode, _ name: String) -> Result<(Inode, stat), Errno> {
+        let fd = openat(parent.fd, name, O_PATH | O_NOFOLLOW)
+        guard fd >= 0 else { return .failure(Errno(code: errno)) }
+        var st = stat()
+        guard fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 else {
+            let e = errno; close(fd); return .failure(Errno(code: e))
+        }
+        let node = inodes.adopt(fd: fd, st: st)
+        return .success((node, present(st)))
+    }
+
+    func getattr(_ req: fuse_req_t?, _ ino: UInt64) {
+        guard let node = inodes.get(ino), let st = attributes(node) else { return reply(req, errno == 0 ? ENOENT : errno) }
+        var s = st
+        fuse_reply_attr(req, &s, attrTimeout)
+    }
+
+    func setattr(_ req: fuse_req_t?, _ ino: UInt64, _ attr: stat, _ toSet: Int32, _ fi: UnsafeMutablePointer<fuse_file_info>?) {
+        guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
+        let caller = Caller(req)
+        let handle = fi.map { Self.handle($0.pointee.fh) }
+        let path = sharePath(node)
+        // Changing content (size) needs edit; changing who may access (mode, owner) needs owner on a protected file.
+        if node.isRegular {
+            var needed: Rights = []
+            if toSet & FUSE_SET_ATTR_SIZE != 0 { needed.insert(.edit) }
+            if toSet & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID) != 0 { needed.insert(.owner) }
+            if !needed.isEmpty {
+                let label: String?, rights: Rights
+                if let h = handle, needed == [.edit], h.canWrite { rights = h.rights; label = h.file.container.fields.labelId }
+                else {
+                    do {
+                        guard let f = try header(of: node) else { return reply(req, EIO) }
+                        label = f.labelId
+                        rights = store.rights(of: caller.identity, header: f)
+                    } catch { return reply(req, integrityFailure(caller, path: path, label: nil, error)) }
+                }
+                if !rights.isSuperset(of: needed) {
+                    return reply(req, deny(caller, .setattr, path: path, label: label, needed: needed, had: rights))
+                }
+            }
+        }
+        if toSet & FUSE_SET_ATTR_MODE != 0 {
+            guard chmod(node.procPath, attr.st_mode & 0o7777) == 0 else { return reply(req, errno) }
+        }
+        if toSet & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID) != 0 {
+            let uid = toSet & FUSE_SET_ATTR_UID != 0 ? attr.st_uid : uid_t.max
+            let gid = toSet & FUSE_SET_ATTR_GID != 0 ? attr.st_gid : gid_t.max
+            guard fchownat(node.fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 else { return reply(req, errno) }
+        }
+        if toSet & FUSE_SET_ATTR_SIZE != 0 {
+            do {
+                try withOpenFile(node) { try $0.container.truncate(to: UInt64(attr.st_size)) }
+            } catch { return reply(req, errnoFor(error)) }
+        }
+        if toSet & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME) != 0 {
+            var ts = [timespec(tv_sec: 0, tv_nsec: utimeOmit), timespec(tv_sec: 0, tv_nsec: utimeOmit)]
+            if toSet & FUSE_SET_ATTR_ATIME_NOW != 0 { ts[0].tv_nsec = utimeNow } else if toSet & FUSE_SET_ATTR_ATIME != 0 { ts[0] = attr.st_atim }
+            if toSet & FUSE_SET_ATTR_MTIME_NOW != 0 { ts[1].tv_nsec = utimeNow } else if toSet & FUSE_SET_ATTR_MTIME != 0 { ts[1] = attr.st_mtim }
+            // Through /proc/self/fd so an O_PATH descriptor works; symlinks themselves keep their times.
+            if (attributes(node)?.st_mode ?? 0) & S_IFMT != S_IFLNK {
+                guard utimensat(AT_FDCWD, node.procPath, ts, 0) == 0 else { return reply(req, errno) }
+            }
+        }
+        getattr(req, ino)
+    }
+
+    /// Runs `body` on the shared open view of a regular file, opening it for the duration if no handle has it.
+    func withOpenFile<R>(_ node: Inode, _ body: (OpenFile) throws -> R) throws -> R {
+        let file = try acquire(node)
+        defer { releaseFile(node) }
+        return try body(file)
+    }
+
+    func acquire(_ node: Inode) throws -> OpenFile {
+        try inodes.withLock {
+            if let f = node.open { f.handles += 1; return f }
+            let fd = Glibc.open(node.procPath, O_RDWR)
+            guard fd >= 0 else { throw MountError.errno("open", errno) }
+            do {
+                let c = try Container.open(fd: fd, keys: store.keyLookup)
+                let f = OpenFile(fd: fd, container: c)
+                f.handles = 1
+                node.open = f
+                return f
+            } catch { close(fd); throw error }
+        }
+    }
+
+    func releaseFile(_ node: Inode) {
+        inodes.withLock {
+            guard let f = node.open else { return }
+            f.handles -= 1
+            if f.handles == 0 { node.open = nil }
+        }
+    }
+
+    func readlink(_ req: fuse_req_t?, _ ino: UInt64) {
+        guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlinkat(node.fd, "", &buf, Int(PATH_MAX))
+        guard n >= 0 else { return reply(req, errno) }
+        buf[n] = 0
+        fuse_reply_readlink(req, buf)
+    }
+
+    func statfs(_ req: fuse_req_t?) {
+        var sv = statvfs()
+        guard statvfs(rootPath, &sv) == 0 else { return reply(req, errno) }
+        fuse_reply_statfs(req, &sv)
+    }
+
+    // MARK: replies
+
+    func reply(_ req: fuse_req_t?, _ err: Int32) { fuse_reply_err(req, err) }
+
+    func replyEntry(_ req: fuse_req_t?, _ node: Inode, _ st: stat) {
+        var e = fuse_entry_param()
+        e.ino = node.ino
+        e.attr = st
+        e.attr_timeout = attrTimeout
+        e.entry_timeout = attrTimeout
+        fuse_reply_entry(req, &e)
+    }
+
+    static func handle(_ fh: UInt64) -> Handle {
+        Unmanaged<Handle>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fh))!).takeUnretainedValue()
+    }
+}
+
+
+// UTIME_NOW and UTIME_OMIT are macros Swift does not import.
+let utimeNow = (1 << 30) - 1
+let utimeOmit = (1 << 30) - 2

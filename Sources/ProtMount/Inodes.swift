@@ -1,0 +1,94 @@
+import CFuse3
+import Glibc
+import ProtCrypto
+
+/// A file or directory the kernel knows by inode number. It holds an O_PATH descriptor of the backing file,
+/// so operations use *at() calls and renames need no path bookkeeping (the passthrough_ll design).
+final class Inode: @unchecked Sendable {
+    let ino: UInt64
+    let fd: Int32
+    let dev: UInt64
+    let backingIno: UInt64
+    let isDirectory: Bool
+    let isRegular: Bool
+    var nlookup: UInt64 = 0
+    /// The decrypted view shared by every open handle of this file (one size, one writer lock).
+    var open: OpenFile?
+
+    init(ino: UInt64, fd: Int32, st: stat) {
+        self.ino = ino; self.fd = fd; dev = UInt64(st.st_dev); backingIno = UInt64(st.st_ino)
+        isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
+        isRegular = (st.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// `/proc/self/fd/N`: a path to the backing file for calls that take no descriptor.
+    var procPath: String { "/proc/self/fd/\(fd)" }
+}
+
+/// Inode numbers handed to the kernel, with lookup counts so `forget` can release them.
+final class InodeTable: @unchecked Sendable {
+    private let lock = PthreadMutex()
+    private var byIno: [UInt64: Inode] = [:]
+    private var byBacking: [BackingKey: Inode] = [:]
+    private var next: UInt64 = 2
+
+    struct BackingKey: Hashable { let dev: UInt64; let ino: UInt64 }
+
+    let root: Inode
+
+    init(rootFD: Int32) throws {
+        var st = stat()
+        guard fstat(rootFD, &st) == 0 else { throw MountError.errno("stat store root", errno) }
+        root = Inode(ino: UInt64(FUSE_ROOT_ID), fd: rootFD, st: st)
+        root.nlookup = 1 << 40
+        byIno[root.ino] = root
+        byBacking[BackingKey(dev: root.dev, ino: root.backingIno)] = root
+    }
+
+    func get(_ ino: UInt64) -> Inode? { lock.locked { byIno[ino] } }
+
+    /// Finds or adds the inode for a backing file just opened with O_PATH, counting one lookup.
+    /// Takes ownership of `fd` (closes it when the inode already exists).
+    func adopt(fd: Int32, st: stat) -> Inode {
+        lock.locked {
+            let key = BackingKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
+            if let existing = byBacking[key] {
+                close(fd)
+                existing.nlookup += 1
+                return existing
+            }
+            let node = Inode(ino: next, fd: fd, st: st)
+            next += 1
+            node.nlookup = 1
+            byIno[node.ino] = node
+            byBacking[key] = node
+            return node
+        }
+    }
+
+    func forget(_ ino: UInt64, _ n: UInt64) {
+        lock.locked {
+            guard let node = byIno[ino], node !== root else { return }
+            node.nlookup = node.nlookup >= n ? node.nlookup - n : 0
+            if node.nlookup == 0 && node.open == nil {
+                byIno[ino] = nil
+                byBacking[BackingKey(dev: node.dev, ino: node.backingIno)] = nil
+                close(node.fd)
+            }
+        }
+    }
+
+    /// Runs `body` under the table lock (for the per-inode shared open state).
+    func withLock<R>(_ body: () throws -> R) rethrows -> R { try lock.locked(body) }
+}
+
+enum MountError: Error, CustomStringConvertible {
+    case errno(String, Int32)
+    case usage(String)
+    var description: String {
+        switch self {
+        case .errno(let what, let e): return "\(what): \(String(cString: strerror(e)))"
+        case .usage(let m): return m
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Glibc
+import ProtContainer
+import ProtCrypto
+import ProtLedger
+import ProtPolicy
+import ProtStore
+
+extension Filesystem {
+    /// After a handle that wrote is released: run the auto-classification rules over the content and raise
+    /// the label if one fires. A header rewrap, never a re-encryption.
+    func classifyAfterWrite(_ h: Handle) {
+        let c = h.file.container
+        var counts = h.streamedCounts(fileSize: c.size)
+        if counts == nil {
+            guard let scanner = try? ContentScanner(detectors) else { return }
+            var off: UInt64 = 0
+            var buf = [UInt8](repeating: 0, count: 1 << 20)
+            while true {
+                guard let n = try? buf.withUnsafeMutableBytes({ try c.read(into: $0, at: off) }), n > 0 else { break }
+                buf.withUnsafeBytes { scanner.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                off += UInt64(n)
+            }
+            counts = scanner.finish()
+        }
+        let path = sharePath(h.inode)
+        let current = c.fields.labelId
+        let decision = store.policy.classify(path: Self.text(path), detectorCounts: counts ?? [:], existing: current)
+        guard decision.label != current else { return }
+        let why = decision.fired.filter { $0.label == decision.label }.map { "\($0.detector) x\($0.count)" }.joined(separator: ", ")
+        relabel(h.file, to: decision.label, method: .auto, caller: h.caller, path: path, detail: "auto: \(why.isEmpty ? "folder rule" : why)")
+    }
+
+    /// Rewraps the content key under another label and logs the change.
+    @discardableResult
+    func relabel(_ file: OpenFile, to label: String, method: LabelingMethod, caller: Caller, path: [UInt8], detail: String) -> Int32 {
+        let c = file.container
+        let previous = c.fields.labelId
+        do {
+            var f = c.fields
+            let now = currentTimeNanos()
+            f.labelId = label
+            f.labelKeyVersion = store.currentKeyVersion(label)
+            f.method = method
+            f.labeledAt = now
+            f.expiry = store.policy.label(label)?.expiry?.deadline(labeledAt: now)
+            try c.rewriteHeader(f, kek: try store.labelKey(label, version: f.labelKeyVersion))
+        } catch {
+            log.error("relabel \(Self.text(path)) to \(label): \(error)")
+            record(caller.event(.relabel, .error, path: path, label: label, previousLabel: previous, detail: "\(error)"))
+            return EIO
+        }
+        record(caller.event(.relabel, .allowed, path: path, label: label, previousLabel: previous, detail: detail))
+        return 0
+    }
+
+    /// A manual relabel (xattr or `protfs label set`): needs `owner`; a downgrade the policy guards needs a justification.
+    func manualRelabel(_ node: Inode, to label: String, justification: String?, caller: Caller) -> Int32 {
+        let path = sharePath(node)
+        guard store.policy.label(label) != nil, store.policy.isApplicable(label) else {
+            record(caller.event(.relabel, .error, path: path, label: label, detail: "unknown or heading label"))
+            return EINVAL
+        }
+        do {
+            return try withOpenFile(node) { file in
+                let f = file.container.fields
+                let rights = store.rights(of: caller.identity, header: f)
+                guard rights.contains(.owner) else {
+                    return deny(caller, .relabel, path: path, label: f.labelId, needed: .owner, had: rights)
+                }
+                if store.policy.needsJustification(from: f.labelId, to: label) && (justification ?? "").isEmpty {
+                    record(caller.event(.deny, .denied, path: path, label: f.labelId,
+                                        detail: "relabel to \(label) is a downgrade that needs a justification (value LABEL|justification)"))
+                    return EPERM
+                }
+                if f.labelId == label { return 0 }
+                let detail = justification.map { "manual; justification: \($0)" } ?? "manual"
+                return relabel(file, to: label, method: .manual, caller: caller, path: path, detail: detail)
+            }
+        } catch { return integrityFailure(caller, path: path, label: nil, error) }
+    }
+
+    /// Sticky labels: a file moved into a more sensitive folder is raised to that folder's label; moved into
+    /// a less sensitive one, it keeps its label.
+    func raiseAfterMove(_ node: Inode, caller: Caller) {
+        guard node.isRegular else { return }
+        let path = sharePath(node)
+        let folder = store.policy.folderLabel(for: Self.text(path)).label
+        _ = try? withOpenFile(node) { file in
+            let current = file.container.fields.labelId
+            if store.policy.rank(folder) > store.policy.rank(current) {
+                relabel(file, to: folder, method: .folder, caller: caller, path: path, detail: "moved into a more sensitive folder")
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import CFuse3
+import Foundation
+import Glibc
+import Logging
+import ProtLedger
+import ProtStore
+
+/// Mounts an unlocked store and serves it until unmounted or signalled.
+public enum MountSession {
+    public struct Options {
+        public var mountpoint: String
+        public var foreground = false
+        public var ledgerPath: String?
+        public var fuseOptions: [String] = []
+        public var threads: UInt32 = 8
+        public init(mountpoint: String) { self.mountpoint = mountpoint }
+    }
+
+    /// Runs the FUSE session. In the background mode the calling process returns (exit 0) once the mount is
+    /// up; the daemon continues in a child. Returns when the filesystem is unmounted.
+    public static func run(store: Store, options: Options, log: Logger) throws {
+        var st = stat()
+        guard stat(options.mountpoint, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw MountError.usage("mountpoint \(options.mountpoint) is not a directory")
+        }
+        if isMounted(options.mountpoint) { throw MountError.usage("\(options.mountpoint) is already mounted") }
+        var rl = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl) == 0 { rl.rlim_cur = rl.rlim_max; setrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl) }
+
+        let opts = ["default_permissions", "allow_other", "fsname=\(store.root)", "subtype=protfs"] + options.fuseOptions
+        let argv = ["protfs", "-o", opts.joined(separator: ",")]
+        var cargs = argv.map { strdup($0) } + [nil]
+        defer { for p in cargs { free(p) } }
+        var args = protfs_args(Int32(argv.count), &cargs)
+        var ops = lowLevelOperations()
+        guard let se = fuse_session_new(&args, &ops, MemoryLayout<fuse_lowlevel_ops>.size, nil) else {
+            throw MountError.usage("cannot create the FUSE session (bad -o option?)")
+        }
+        defer { fuse_session_destroy(se) }
+        guard fuse_set_signal_handlers(se) == 0 else { throw MountError.usage("cannot install signal handlers") }
+        defer { fuse_remove_signal_handlers(se) }
+        guard fuse_session_mount(se, options.mountpoint) == 0 else {
+            throw MountError.usage("cannot mount on \(options.mountpoint) (is /dev/fuse available and are you root?)")
+        }
+        defer { fuse_session_unmount(se) }
+        // Fork before any thread exists: the ledger's writer thread starts in the daemon only.
+        fuse_daemonize(options.foreground ? 1 : 0)
+
+        let ledger = try Ledger(path: options.ledgerPath ?? Store.ledgerPath(store.root))
+        defer { ledger.close() }
+        let fs = try Filesystem(store: store, ledger: ledger, log: log)
+        mounted = fs
+        try ledger.append(LedgerEvent(kind: .mount, outcome: .allowed, uid: Int64(getuid()), user: userName(uid: getuid()),
+                                      gid: Int64(getgid()), pid: Int64(getpid()), process: "protfs",
+                                      path: Array(options.mountpoint.utf8), detail: "policy '\(store.policy.name)'"))
+        log.info("mounted \(store.root) on \(options.mountpoint)")
+        let r = protfs_session_loop_mt(se, options.threads)
+        try? ledger.append(LedgerEvent(kind: .unmount, outcome: .allowed, uid: Int64(getuid()), user: userName(uid: getuid()),
+                                       gid: Int64(getgid()), pid: Int64(getpid()), process: "protfs",
+                                       path: Array(options.mountpoint.utf8), detail: r > 0 ? "signal \(r)" : nil))
+        log.info("unmounted \(options.mountpoint)")
+    }
+
+    public static func isMounted(_ mountpoint: String) -> Bool {
+        let target = URL(fileURLWithPath: mountpoint).standardizedFileURL.path
+        guard let mounts = try? String(contentsOfFile: "/proc/mounts", encoding: .utf8) else { return false }
+        return mounts.split(separator: "\n").contains { $0.split(separator: " ").dropFirst().first.map(String.init) == target }
+    }
+
+    /// Unmounts with fusermount3, falling back to umount2 for root.
+    public static func unmount(_ mountpoint: String) throws {
+        if umount2(mountpoint, 0) == 0 { return }
+        let e = errno
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
+        p.arguments = ["-u", mountpoint]
+        try p.run(); p.waitUntilExit()
+        if p.terminationStatus != 0 { throw MountError.errno("unmount \(mountpoint)", e) }
+    }
+}

@@ -1,0 +1,152 @@
+import CFuse3
+import Glibc
+import ProtContainer
+import ProtLedger
+import ProtPolicy
+import ProtStore
+
+extension Filesystem {
+    /// Gives a new backing object to its creator, as a local filesystem would.
+    func chownToCaller(_ parent: Inode, _ name: String, _ caller: Caller) {
+        fchownat(parent.fd, name, caller.uid, caller.gid, AT_SYMLINK_NOFOLLOW)
+    }
+
+    func replyNew(_ req: fuse_req_t?, _ parent: Inode, _ name: String) {
+        switch entry(parent, name) {
+        case .success(let (node, st)): replyEntry(req, node, st)
+        case .failure(let e): reply(req, e.code)
+        }
+    }
+
+    func mknod(_ req: fuse_req_t?, _ parentIno: UInt64, _ name: String, _ mode: mode_t, _ rdev: dev_t) {
+        guard let parent = inodes.get(parentIno) else { return reply(req, ENOENT) }
+        if isHidden(parent, name) { return reply(req, EPERM) }
+        // A regular file made by mknod is created as a container like any other.
+        if mode & S_IFMT == S_IFREG || mode & S_IFMT == 0 {
+            var fi = fuse_file_info()
+            fi.flags = O_WRONLY
+            return createWithoutHandle(req, parent, name, mode, &fi)
+        }
+        let caller = Caller(req)
+        guard mknodat(parent.fd, name, mode, rdev) == 0 else { return reply(req, errno) }
+        chownToCaller(parent, name, caller)
+        record(caller.event(.create, .allowed, path: childPath(parent, name), detail: "special file, mode \(String(mode, radix: 8))"))
+        replyNew(req, parent, name)
+    }
+
+    private func createWithoutHandle(_ req: fuse_req_t?, _ parent: Inode, _ name: String, _ mode: mode_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        let caller = Caller(req)
+        let path = childPath(parent, name)
+        let label = store.policy.folderLabel(for: Self.text(path)).label
+        let granted = store.policy.rights(of: caller.identity, label: label, fileOwner: nil)
+        guard granted.contains(.edit) else { return reply(req, deny(caller, .create, path: path, label: label, needed: .edit, had: granted)) }
+        let fd = openat(parent.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777)
+        guard fd >= 0 else { return reply(req, errno) }
+        defer { close(fd) }
+        fchown(fd, caller.uid, caller.gid)
+        do {
+            let fields = try store.newHeaderFields(label: label, owner: caller.uid, method: .folder)
+            _ = try Container.create(fd: fd, fields: fields, kek: try store.labelKey(label, version: fields.labelKeyVersion))
+        } catch { unlinkat(parent.fd, name, 0); return reply(req, EIO) }
+        record(caller.event(.create, .allowed, path: path, label: label, detail: "labeled by folder"))
+        replyNew(req, parent, name)
+    }
+
+    func mkdir(_ req: fuse_req_t?, _ parentIno: UInt64, _ name: String, _ mode: mode_t) {
+        guard let parent = inodes.get(parentIno) else { return reply(req, ENOENT) }
+        if isHidden(parent, name) { return reply(req, EPERM) }
+        let caller = Caller(req)
+        guard mkdirat(parent.fd, name, mode) == 0 else { return reply(req, errno) }
+        chownToCaller(parent, name, caller)
+        record(caller.event(.mkdir, .allowed, path: childPath(parent, name), label: store.policy.folderLabel(for: Self.text(childPath(parent, name))).label))
+        replyNew(req, parent, name)
+    }
+
+    func symlink(_ req: fuse_req_t?, _ target: String, _ parentIno: UInt64, _ name: String) {
+        guard let parent = inodes.get(parentIno) else { return reply(req, ENOENT) }
+        if isHidden(parent, name) { return reply(req, EPERM) }
+        let caller = Caller(req)
+        guard symlinkat(target, parent.fd, name) == 0 else { return reply(req, errno) }
+        chownToCaller(parent, name, caller)
+        record(caller.event(.create, .allowed, path: childPath(parent, name), detail: "symlink"))
+        replyNew(req, parent, name)
+    }
+
+    /// The label of a child and the caller's rights on it, if it is a container.
+    func childRights(_ parent: Inode, _ name: String, _ caller: Caller) throws -> (label: String, rights: Rights)? {
+        guard case .success(let (node, _)) = entry(parent, name) else { return nil }
+        defer { inodes.forget(node.ino, 1) }
+        guard let f = try header(of: node) else { return nil }
+        return (f.labelId, store.rights(of: caller.identity, header: f))
+    }
+
+    func unlink(_ req: fuse_req_t?, _ parentIno: UInt64, _ name: String) {
+        guard let parent = inodes.get(parentIno) else { return reply(req, ENOENT) }
+        if isHidden(parent, name) { return reply(req, EPERM) }
+        let caller = Caller(req)
+        let path = childPath(parent, name)
+        var label: String?
+        do {
+            if let (l, rights) = try childRights(parent, name, caller) {
+                label = l
+                guard rights.contains(.edit) else { return reply(req, deny(caller, .unlink, path: path, label: l, needed: .edit, had: rights)) }
+            }
+        } catch { return reply(req, integrityFailure(caller, path: path, label: nil, error)) }
+        guard unlinkat(parent.fd, name, 0) == 0 else { return reply(req, errno) }
+        record(caller.event(.unlink, .allowed, path: path, label: label))
+        reply(req, 0)
+    }
+
+    func rmdir(_ req: fuse_req_t?, _ parentIno: UInt64, _ name: String) {
+        guard let parent = inodes.get(parentIno) else { return reply(req, ENOENT) }
+        if isHidden(parent, name) { return reply(req, EPERM) }
+        let caller = Caller(req)
+        guard unlinkat(parent.fd, name, AT_REMOVEDIR) == 0 else { return reply(req, errno) }
+        record(caller.event(.rmdir, .allowed, path: childPath(parent, name)))
+        reply(req, 0)
+    }
+
+    func rename(_ req: fuse_req_t?, _ parentIno: UInt64, _ name: String, _ newParentIno: UInt64, _ newName: String, _ flags: UInt32) {
+        guard let parent = inodes.get(parentIno), let newParent = inodes.get(newParentIno) else { return reply(req, ENOENT) }
+        if isHidden(parent, name) || isHidden(newParent, newName) { return reply(req, EPERM) }
+        guard flags & ~UInt32(RENAME_NOREPLACE | RENAME_EXCHANGE) == 0 else { return reply(req, EINVAL) }
+        let caller = Caller(req)
+        let from = childPath(parent, name), to = childPath(newParent, newName)
+        var label: String?
+        do {
+            // Moving a file needs edit on it; replacing (or exchanging with) an existing file needs edit on that one too.
+            if let (l, rights) = try childRights(parent, name, caller) {
+                label = l
+                guard rights.contains(.edit) else { return reply(req, deny(caller, .rename, path: from, label: l, needed: .edit, had: rights, newPath: to)) }
+            }
+            if flags & UInt32(RENAME_NOREPLACE) == 0, let (l, rights) = try childRights(newParent, newName, caller), !rights.contains(.edit) {
+                return reply(req, deny(caller, .rename, path: to, label: l, needed: .edit, had: rights))
+            }
+        } catch { return reply(req, integrityFailure(caller, path: from, label: nil, error)) }
+        guard protfs_renameat2(parent.fd, name, newParent.fd, newName, flags) == 0 else { return reply(req, errno) }
+        record(caller.event(.rename, .allowed, path: from, newPath: to, label: label))
+        if case .success(let (node, _)) = entry(newParent, newName) {
+            raiseAfterMove(node, caller: caller)
+            inodes.forget(node.ino, 1)
+        }
+        reply(req, 0)
+    }
+
+    func link(_ req: fuse_req_t?, _ ino: UInt64, _ newParentIno: UInt64, _ newName: String) {
+        guard let node = inodes.get(ino), let newParent = inodes.get(newParentIno) else { return reply(req, ENOENT) }
+        if isHidden(newParent, newName) { return reply(req, EPERM) }
+        let caller = Caller(req)
+        let path = sharePath(node)
+        if node.isRegular {
+            do {
+                if let f = try header(of: node) {
+                    let rights = store.rights(of: caller.identity, header: f)
+                    guard rights.contains(.edit) else { return reply(req, deny(caller, .create, path: path, label: f.labelId, needed: .edit, had: rights)) }
+                }
+            } catch { return reply(req, integrityFailure(caller, path: path, label: nil, error)) }
+        }
+        guard linkat(AT_FDCWD, node.procPath, newParent.fd, newName, AT_SYMLINK_FOLLOW) == 0 else { return reply(req, errno) }
+        record(caller.event(.create, .allowed, path: childPath(newParent, newName), detail: "hard link to \(Self.text(path))"))
+        replyNew(req, newParent, newName)
+    }
+}

@@ -1,0 +1,67 @@
+import Glibc
+import ProtContainer
+import ProtCrypto
+import ProtPolicy
+
+/// The decrypted view of one backing file, shared by all its open handles so that size and block writes
+/// stay consistent. Opened read-write on a descriptor of its own.
+final class OpenFile: @unchecked Sendable {
+    let container: Container
+    let fd: Int32
+    var handles = 0
+
+    init(fd: Int32, container: Container) { self.fd = fd; self.container = container }
+    deinit { close(fd) }
+}
+
+/// One open() of a file: the rights granted at open are bound here, because writes that arrive through the
+/// kernel's writeback path carry no caller.
+final class Handle: @unchecked Sendable {
+    let inode: Inode
+    let file: OpenFile
+    let rights: Rights
+    let canRead: Bool
+    let canWrite: Bool
+    let caller: Caller
+    let path: [UInt8]
+    private let lock = PthreadMutex()
+    private(set) var bytesRead: Int64 = 0
+    private(set) var bytesWritten: Int64 = 0
+    /// Streams what is written, in order, to the detectors; when writes are not a single sequential pass
+    /// from offset 0 the whole file is scanned at release instead.
+    private(set) var scanner: ContentScanner?
+    private var scanEnd: UInt64 = 0
+
+    init(inode: Inode, file: OpenFile, rights: Rights, canRead: Bool, canWrite: Bool, caller: Caller, path: [UInt8],
+         scanner: ContentScanner?) {
+        self.inode = inode; self.file = file; self.rights = rights; self.canRead = canRead; self.canWrite = canWrite
+        self.caller = caller; self.path = path; self.scanner = scanner
+    }
+
+    func didRead(_ n: Int) { lock.locked { bytesRead += Int64(n) } }
+
+    func didWrite(_ data: UnsafeRawBufferPointer, at offset: UInt64) {
+        lock.locked {
+            bytesWritten += Int64(data.count)
+            guard let s = scanner else { return }
+            if offset == scanEnd { s.feed(data); scanEnd += UInt64(data.count) } else { scanner = nil }
+        }
+    }
+
+    /// Detector counts for what this handle wrote, if the stream covered the whole file.
+    func streamedCounts(fileSize: UInt64) -> [String: Int]? {
+        lock.locked { (scanner != nil && scanEnd == fileSize) ? scanner!.finish() : nil }
+    }
+
+    var wrote: Bool { lock.locked { bytesWritten > 0 } }
+}
+
+/// An open directory: a DIR stream over a descriptor of its own.
+final class DirHandle: @unchecked Sendable {
+    let dir: OpaquePointer
+    let inode: Inode
+    var offset: Int = 0
+    let lock = PthreadMutex()
+    init(dir: OpaquePointer, inode: Inode) { self.dir = dir; self.inode = inode }
+    deinit { closedir(dir) }
+}

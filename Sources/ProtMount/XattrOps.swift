@@ -1,0 +1,86 @@
+import CFuse3
+import Glibc
+import ProtPolicy
+import ProtLedger
+import Foundation
+
+/// Extended attributes: `user.protfs.label` is the file's label, read by anyone who can stat the file and
+/// set (a relabel, value `LABEL` or `LABEL|justification`) by holders of `owner`. Others pass through.
+extension Filesystem {
+    static let labelXattr = "user.protfs.label"
+
+    func replyXattr(_ req: fuse_req_t?, _ bytes: [UInt8], _ size: Int) {
+        if size == 0 { fuse_reply_xattr(req, bytes.count); return }
+        guard bytes.count <= size else { return reply(req, ERANGE) }
+        bytes.withUnsafeBytes { _ = fuse_reply_buf(req, $0.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count) }
+    }
+
+    func getxattr(_ req: fuse_req_t?, _ ino: UInt64, _ name: String, _ size: Int) {
+        guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
+        if name == Self.labelXattr {
+            guard node.isRegular else { return reply(req, ENODATA) }
+            do {
+                guard let f = try header(of: node) else { return reply(req, ENODATA) }
+                return replyXattr(req, Array(f.labelId.utf8), size)
+            } catch { return reply(req, integrityFailure(nil, path: sharePath(node), label: nil, error)) }
+        }
+        guard node.isRegular || node.isDirectory else { return reply(req, ENOTSUP) }
+        var buf = [UInt8](repeating: 0, count: max(size, 1))
+        let n = CFuse3.getxattr(node.procPath, name, &buf, size)
+        guard n >= 0 else { return reply(req, errno) }
+        if size == 0 { fuse_reply_xattr(req, n) } else { replyXattr(req, Array(buf.prefix(n)), size) }
+    }
+
+    func listxattr(_ req: fuse_req_t?, _ ino: UInt64, _ size: Int) {
+        guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
+        var names: [UInt8] = []
+        if node.isRegular || node.isDirectory {
+            let n = CFuse3.listxattr(node.procPath, nil, 0)
+            if n > 0 {
+                var buf = [CChar](repeating: 0, count: n)
+                let m = CFuse3.listxattr(node.procPath, &buf, n)
+                if m > 0 { names = buf.prefix(m).map { UInt8(bitPattern: $0) } }
+            }
+        }
+        if node.isRegular { names += Array(Self.labelXattr.utf8) + [0] }
+        replyXattr(req, names, size)
+    }
+
+    func setxattr(_ req: fuse_req_t?, _ ino: UInt64, _ name: String, _ value: UnsafeRawBufferPointer, _ flags: Int32) {
+        guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
+        let caller = Caller(req)
+        if name == Self.labelXattr {
+            guard node.isRegular else { return reply(req, ENOTSUP) }
+            let text = String(decoding: value, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let parts = text.split(separator: "|", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
+            guard let label = parts.first, !label.isEmpty else { return reply(req, EINVAL) }
+            return reply(req, manualRelabel(node, to: label, justification: parts.count > 1 ? parts[1] : nil, caller: caller))
+        }
+        guard node.isRegular || node.isDirectory else { return reply(req, ENOTSUP) }
+        if let e = requireEdit(node, caller, .setxattr) { return reply(req, e) }
+        guard CFuse3.setxattr(node.procPath, name, value.baseAddress, value.count, flags) == 0 else { return reply(req, errno) }
+        record(caller.event(.setxattr, .allowed, path: sharePath(node), detail: "set \(name)"))
+        reply(req, 0)
+    }
+
+    func removexattr(_ req: fuse_req_t?, _ ino: UInt64, _ name: String) {
+        guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
+        if name == Self.labelXattr { return reply(req, EPERM) }
+        guard node.isRegular || node.isDirectory else { return reply(req, ENOTSUP) }
+        let caller = Caller(req)
+        if let e = requireEdit(node, caller, .setxattr) { return reply(req, e) }
+        guard CFuse3.removexattr(node.procPath, name) == 0 else { return reply(req, errno) }
+        record(caller.event(.setxattr, .allowed, path: sharePath(node), detail: "removed \(name)"))
+        reply(req, 0)
+    }
+
+    /// nil when allowed; otherwise the errno to return (after logging the refusal).
+    private func requireEdit(_ node: Inode, _ caller: Caller, _ kind: EventKind) -> Int32? {
+        guard node.isRegular else { return nil }
+        do {
+            guard let f = try header(of: node) else { return nil }
+            let rights = store.rights(of: caller.identity, header: f)
+            return rights.contains(.edit) ? nil : deny(caller, kind, path: sharePath(node), label: f.labelId, needed: .edit, had: rights)
+        } catch { return integrityFailure(caller, path: sharePath(node), label: nil, error) }
+    }
+}
