@@ -10,7 +10,8 @@ final class GroupCommitter: @unchecked Sendable {
         let event: LedgerEvent
         var seq: Int64 = 0
         var error: Error?
-        var done = false
+        /// Each caller sleeps on its own semaphore, so a commit wakes exactly the callers it served.
+        let committed = DispatchSemaphore(value: 0)
         init(_ e: LedgerEvent) { event = e }
     }
 
@@ -18,10 +19,12 @@ final class GroupCommitter: @unchecked Sendable {
     static let maxBatch = 4096
 
     private let db: Database
-    private let cond = NSCondition()
+    private let lock = NSLock()
     private var queue: [Ticket] = []
     private var stopping = false
-    private var thread: Thread?
+    private let work = DispatchSemaphore(value: 0)
+    /// Callers waiting for room when the queue is full.
+    private let room = NSCondition()
     private let finished = DispatchSemaphore(value: 0)
     private let insert: Statement
     private let setMeta: Statement
@@ -33,49 +36,71 @@ final class GroupCommitter: @unchecked Sendable {
         setMeta = try db.prepare(Ledger.setMetaSQL)
         let t = Thread { [unowned self] in self.run() }
         t.name = "protfs-ledger"
-        thread = t
         t.start()
     }
 
     func append(_ e: LedgerEvent) throws -> Int64 {
         let t = Ticket(e)
-        cond.lock()
-        while queue.count >= Self.capacity && !stopping { cond.wait() }
-        if stopping { cond.unlock(); throw LedgerError.closed }
+        room.lock()
+        while true {
+            lock.lock()
+            if stopping { lock.unlock(); room.unlock(); throw LedgerError.closed }
+            if queue.count < Self.capacity { break }
+            lock.unlock()
+            room.wait()
+        }
+        room.unlock()
+        let wasEmpty = queue.isEmpty
         queue.append(t)
-        cond.broadcast()
-        while !t.done { cond.wait() }
-        cond.unlock()
+        lock.unlock()
+        if wasEmpty { work.signal() }
+        t.committed.wait()
         if let err = t.error { throw err }
         return t.seq
     }
 
     func stop() {
-        cond.lock()
-        if stopping { cond.unlock(); return }
+        lock.lock()
+        if stopping { lock.unlock(); return }
         stopping = true
-        cond.broadcast()
-        cond.unlock()
+        lock.unlock()
+        work.signal()
         finished.wait()
     }
 
+    /// How many rows the previous batch held: a sign of how many appenders are active.
+    private var lastBatch = 1
+
     private func run() {
         while true {
-            cond.lock()
-            while queue.isEmpty && !stopping { cond.wait() }
-            if queue.isEmpty && stopping { cond.unlock(); break }
-            let batch = Array(queue.prefix(Self.maxBatch))
-            queue.removeFirst(batch.count)
-            cond.broadcast()
-            cond.unlock()
+            work.wait()
+            while true {
+                // With several appenders active, wait a moment for their rows so one commit serves them all
+                // (group commit delay); a lone appender is never delayed.
+                var lingered = 0
+                while lingered < 4 {
+                    lock.lock(); let n = queue.count; lock.unlock()
+                    if n == 0 || n >= lastBatch || lastBatch <= 1 { break }
+                    usleep(50)
+                    lingered += 1
+                }
+                lock.lock()
+                if queue.isEmpty {
+                    let done = stopping
+                    lock.unlock()
+                    if done { finished.signal(); return }
+                    break
+                }
+                let batch = Array(queue.prefix(Self.maxBatch))
+                queue.removeFirst(batch.count)
+                lock.unlock()
+                lastBatch = max(batch.count, lastBatch - 1)
+                room.lock(); room.broadcast(); room.unlock()
 
-            let err = commit(batch)
-            cond.lock()
-            for t in batch { t.error = err; t.done = true }
-            cond.broadcast()
-            cond.unlock()
+                let err = commit(batch)
+                for t in batch { t.error = err; t.committed.signal() }
+            }
         }
-        finished.signal()
     }
 
     private func commit(_ batch: [Ticket]) -> Error? {
@@ -99,18 +124,19 @@ final class GroupCommitter: @unchecked Sendable {
 }
 
 extension Ledger {
+    /// The head (newest seq, its hash, its time) lives in one `meta` row updated with every commit.
     static func headIn(_ db: Database) throws -> (seq: Int64, hash: [UInt8], time: Int64) {
-        let st = try db.prepare("SELECT key, value FROM meta WHERE key IN ('head_seq', 'head_hash', 'head_time')")
-        var seq: Int64 = 0, hash = ChainHash.genesis, time: Int64 = 0
-        while try st.step() {
-            switch st.text(0) {
-            case "head_seq": seq = st.int(1) ?? 0
-            case "head_hash": hash = st.blob(1) ?? ChainHash.genesis
-            case "head_time": time = st.int(1) ?? 0
-            default: break
-            }
-        }
-        return (seq, hash, time)
+        let st = try db.cached("SELECT value FROM meta WHERE key = 'head'")
+        defer { st.reset() }
+        guard try st.step(), let v = st.blob(0), v.count == 48 else { return (0, ChainHash.genesis, 0) }
+        func int(_ at: Int) -> Int64 { v[at..<(at + 8)].reduce(0) { $0 << 8 | Int64($1) } }
+        return (int(0), Array(v[16..<48]), int(8))
+    }
+
+    static func headValue(seq: Int64, time: Int64, hash: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        for v in [seq, time] { for s in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: v >> Int64(s))) } }
+        return out + hash
     }
 
     /// Appends rows after the current head inside the caller's transaction, updating the head in `meta`.
@@ -135,14 +161,14 @@ extension Ledger {
             prev = e.hash
             assigned(i, seq)
         }
-        func put(_ key: String, _ bind: (Statement) -> Void) throws { setMeta.reset(); setMeta.bind(1, key); bind(setMeta); try setMeta.run() }
-        try put("head_seq") { $0.bind(2, seq) }
-        try put("head_hash") { $0.bind(2, blob: prev) }
-        try put("head_time") { $0.bind(2, time) }
+        setMeta.reset()
+        setMeta.bind(1, "head")
+        setMeta.bind(2, blob: headValue(seq: seq, time: time, hash: prev))
+        try setMeta.run()
         return time
     }
 
-    static let insertSQL = "INSERT INTO events(\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    static let insertSQL = "INSERT INTO events_recent(\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     static let setMetaSQL = "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)"
 }
 

@@ -20,7 +20,7 @@ extension Ledger {
         func broken(_ seq: Int64, _ why: String) -> ChainVerification {
             ChainVerification(rowsChecked: checked, firstBroken: seq, reason: why)
         }
-        let st = try db.prepare("SELECT \(Ledger.columns) FROM events ORDER BY seq")
+        let st = try db.prepare("SELECT \(Ledger.columns) FROM events UNION ALL SELECT \(Ledger.columns) FROM events_recent ORDER BY seq")
         while try st.step() {
             let seq = st.int(0) ?? -1
             if seq != expected {
@@ -74,14 +74,16 @@ extension Ledger {
         let conn = try Database(path: path)
         try conn.exec("BEGIN IMMEDIATE")
         do {
-            let st = try conn.prepare("SELECT seq, hash FROM events WHERE ts < ? ORDER BY seq DESC LIMIT 1")
+            let st = try conn.prepare("SELECT seq, hash FROM all_events WHERE ts < ? ORDER BY seq DESC LIMIT 1")
             st.bind(1, before)
             guard try st.step(), let seq = st.int(0), let hash = st.blob(1) else { try conn.exec("ROLLBACK"); return 0 }
             let old = try { () throws -> Int64 in
-                let c = try conn.prepare("SELECT count(*) FROM events WHERE seq <= ?"); c.bind(1, seq)
+                let c = try conn.prepare("SELECT count(*) FROM all_events WHERE seq <= ?"); c.bind(1, seq)
                 return try c.step() ? c.int(0) ?? 0 : 0
             }()
-            let del = try conn.prepare("DELETE FROM events WHERE seq <= ?"); del.bind(1, seq); try del.run()
+            for table in ["events", "events_recent"] {
+                let del = try conn.prepare("DELETE FROM \(table) WHERE seq <= ?"); del.bind(1, seq); try del.run()
+            }
             let setMeta = try conn.prepare(Ledger.setMetaSQL)
             setMeta.bind(1, "anchor_seq"); setMeta.bind(2, seq); try setMeta.run()
             setMeta.reset(); setMeta.bind(1, "anchor_hash"); setMeta.bind(2, blob: hash); try setMeta.run()

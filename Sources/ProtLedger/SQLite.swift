@@ -12,6 +12,7 @@ let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 final class Database {
     let handle: OpaquePointer
+    private var statements: [String: Statement] = [:]
 
     init(path: String, readOnly: Bool = false) throws {
         var db: OpaquePointer?
@@ -26,7 +27,19 @@ final class Database {
         sqlite3_busy_timeout(db, 10_000)
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    deinit {
+        statements.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// A prepared statement kept for the life of the connection (hot paths: the appender, the head).
+    /// Callers on one connection are serialized by the ledger, so a cached statement is never shared.
+    func cached(_ sql: String) throws -> Statement {
+        if let s = statements[sql] { s.reset(); return s }
+        let s = try prepare(sql)
+        statements[sql] = s
+        return s
+    }
 
     func exec(_ sql: String) throws {
         var err: UnsafeMutablePointer<CChar>?
@@ -45,7 +58,7 @@ final class Database {
 
 final class Statement {
     let stmt: OpaquePointer
-    let db: Database
+    unowned let db: Database
 
     init(db: Database, sql: String) throws {
         var s: OpaquePointer?

@@ -78,12 +78,19 @@ struct BenchCommand: ParsableCommand {
         func run() throws {
             let l = try Ledger(path: ledger, durability: durability == "full" ? .full : .normal)
             let start = BenchCommand.now()
-            DispatchQueue.concurrentPerform(iterations: threads) { t in
-                for i in 0..<rows {
-                    _ = try? l.append(LedgerEvent(kind: .openRead, outcome: .allowed, uid: Int64(1000 + t), user: "user\(t)", gid: 100,
-                                                  pid: Int64(i), process: "bench", path: Array("/share/dir\(t)/file\(i % 100).txt".utf8), label: "general"))
-                }
+            // Real threads, one per appender: concurrentPerform would run only as many as there are cores.
+            let done = DispatchGroup()
+            for t in 0..<threads {
+                done.enter()
+                Thread {
+                    for i in 0..<rows {
+                        _ = try? l.append(LedgerEvent(kind: .openRead, outcome: .allowed, uid: Int64(1000 + t), user: "user\(t)", gid: 100,
+                                                      pid: Int64(i), process: "bench", path: Array("/share/dir\(t)/file\(i % 100).txt".utf8), label: "general"))
+                    }
+                    done.leave()
+                }.start()
             }
+            done.wait()
             let secs = BenchCommand.now() - start
             l.close()
             Out.line(String(format: "protfs ledger: %d appenders, %d rows in %.2f s = %.0f rows/s (synchronous=%@)",
