@@ -37,6 +37,7 @@ let package = Package(
         .testTarget(name: "ProtLedgerTests", dependencies: ["ProtLedger", "ProtCrypto"]),
         .testTarget(name: "ProtStoreTests", dependencies: ["ProtStore"]),
         .testTarget(name: "CLITests", dependencies: ["protfs"]),
+        .testTarget(name: "MountTests", dependencies: ["protfs"]),
     ],
     swiftLanguageModes: [.v5]
 )

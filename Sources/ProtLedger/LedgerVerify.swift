@@ -1,3 +1,4 @@
+import Foundation
 import ProtCrypto
 
 /// The result of walking the chain: the first broken link, if any, by sequence number.
@@ -101,12 +102,14 @@ extension Ledger {
 }
 
 extension Ledger {
-    /// Appends many rows in one transaction on a connection of its own (bulk loads and benchmarks).
+    /// Appends many rows in one transaction on a connection of its own, straight into the indexed table
+    /// (bulk loads and benchmarks).
     public func appendBatch(_ events: [LedgerEvent]) throws {
         let conn = try Database(path: path)
         try conn.exec("BEGIN IMMEDIATE")
         do {
-            _ = try Ledger.writeRows(events, db: conn, insert: try conn.prepare(Ledger.insertSQL),
+            let insert = try conn.prepare(Ledger.insertSQL.replacingOccurrences(of: "INTO events_recent(", with: "INTO events("))
+            _ = try Ledger.writeRows(events, db: conn, insert: insert,
                                      setMeta: try conn.prepare(Ledger.setMetaSQL), lastTime: 0) { _, _ in }
             try conn.exec("COMMIT")
         } catch {
