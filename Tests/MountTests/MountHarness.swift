@@ -61,7 +61,8 @@ enum MountEnv {
     /// Starts a background shell script; returns its pid (stop it with kill + waitpid).
     static func spawn(_ script: String) -> pid_t {
         var pid: pid_t = 0
-        var argv: [UnsafeMutablePointer<CChar>?] = ["/bin/sh", "-c", script].map { strdup($0) } + [nil]
+        let words: [String] = ["/bin/sh", "-c", script]
+        var argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         posix_spawn(&pid, argv[0]!, nil, nil, &argv, environ)
         return pid
