@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+/// `mount -t fuse.protfs` through Mount/mount.fuse.protfs, as an fstab line would.
+@Suite(.serialized, .enabled(if: MountEnv.enabled, "needs root and /dev/fuse"))
+struct MountHelperTests {
+    @Test func mountTypeFuseProtfsWithPassphraseFile() throws {
+        let m = try MountedStore()
+        #expect(m.unmount().status == 0)
+        let helper = MountEnv.packageRoot + "/Mount/mount.fuse.protfs"
+        let bin = URL(fileURLWithPath: MountEnv.binary).deletingLastPathComponent().path
+        // mount(8) looks for /sbin/mount.fuse.protfs; point it at the repository's helper for the test.
+        let link = "/sbin/mount.fuse.protfs"
+        let hadLink = FileManager.default.fileExists(atPath: link)
+        if !hadLink { symlink(helper, link) }
+        defer { if !hadLink { unlink(link) } }
+        let installed = "/usr/local/bin/protfs"
+        let hadBinary = FileManager.default.fileExists(atPath: installed)
+        if !hadBinary { symlink(MountEnv.binary, installed) }
+        defer { if !hadBinary { unlink(installed) } }
+        let r = MountEnv.sh("PATH='\(bin)':$PATH mount -t fuse.protfs '\(m.store)' '\(m.mnt)' -o passphrase_file='\(m.pw)',nofail,_netdev")
+        #expect(r.status == 0, "\(r.err)")
+        #expect(MountEnv.sh("grep -q ' \(m.mnt) fuse.protfs ' /proc/mounts").status == 0)
+        #expect(MountEnv.sh("echo ok > '\(m.path("general/helper.txt"))' && cat '\(m.path("general/helper.txt"))'").out == "ok\n")
+        // The store's own metadata never shows through the mount.
+        #expect(MountEnv.sh("ls -a '\(m.mnt)'").out.contains(".protfs") == false)
+        #expect(MountEnv.sh("cat '\(m.mnt)/.protfs/config.json'").status != 0)
+    }
+
+    @Test func badMountsFailClearly() throws {
+        let m = try MountedStore()
+        // Already mounted.
+        var r = MountEnv.sh("'\(MountEnv.binary)' mount '\(m.store)' '\(m.mnt)' --passphrase-file '\(m.pw)'")
+        #expect(r.status == 1 && r.err.contains("already mounted"), "\(r.err)")
+        // Missing mountpoint, wrong passphrase: one line, nothing mounted.
+        r = MountEnv.sh("'\(MountEnv.binary)' mount '\(m.store)' '\(m.dir)/nowhere' --passphrase-file '\(m.pw)'")
+        #expect(r.status == 1 && r.err.contains("not a directory"), "\(r.err)")
+        try "wrong\n".write(toFile: m.dir + "/wrong", atomically: true, encoding: .utf8)
+        mkdir(m.dir + "/mnt2", 0o755)
+        r = MountEnv.sh("'\(MountEnv.binary)' mount '\(m.store)' '\(m.dir)/mnt2' --passphrase-file '\(m.dir)/wrong'")
+        #expect(r.status == 1 && r.err.contains("wrong passphrase"), "\(r.err)")
+        #expect(MountEnv.sh("grep -q '\(m.dir)/mnt2' /proc/mounts").status != 0)
+    }
+}
