@@ -1,52 +1,51 @@
 #!/usr/bin/env bash
-# The demo: init a store with the default policy, protect the sample share, check it, unprotect, audit.
+# The demo: a protected share with the default policy. Mount it, copy sample files in, see their labels,
+# see that the store holds no plaintext, see a second user refused, end with the audit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v swift >/dev/null || export PATH="$PATH:/opt/swift/usr/bin"
+swift build -c release >/dev/null
 BIN="$(swift build -c release --show-bin-path)/protfs"
-[ -x "$BIN" ] || swift build -c release
 WORK="$(mktemp -d /tmp/protfs-demo.XXXXXX)"
-trap 'rm -rf "$WORK"' EXIT
+chmod 755 "$WORK"
+STORE="$WORK/store" MNT="$WORK/share"
+cleanup() { "$BIN" unmount "$MNT" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
 export PROTFS_PASSPHRASE="demo passphrase, not for production"
-STORE="$WORK/store"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+getent group finance >/dev/null || groupadd finance
+id demo-alice >/dev/null 2>&1 || useradd -M -N -g users -G finance -s /usr/sbin/nologin demo-alice
+id demo-bob >/dev/null 2>&1 || useradd -M -N -g users -s /usr/sbin/nologin demo-bob
+as() { local u="$1"; shift; setpriv --reuid="$u" --regid=users --init-groups -- "$@"; }
 
-say "protfs init $STORE --policy Policies/default.yaml"
+say "protfs init + protfs mount (policy: Policies/default.yaml)"
 "$BIN" init "$STORE" --policy Policies/default.yaml
+mkdir -p "$MNT"
+"$BIN" mount "$STORE" "$MNT"
+mkdir -p "$MNT/public" "$MNT/finance" "$MNT/notes" && chmod 0777 "$MNT/public" "$MNT/finance" "$MNT/notes"
 
-say "protfs policy explain: what label would each sample get, and why?"
-(cd Mount/demo/share && find . -type f | sort) | while read -r f; do
-  p="${f#.}"
-  label=$("$BIN" policy explain Policies/default.yaml "$p" --content "Mount/demo/share$p" 2>/dev/null | sed -n 's/^label: *//p')
-  printf '  %-40s -> %s\n' "$p" "$label"
-done
+say "demo-alice (group finance) copies files in with ordinary tools"
+as demo-alice cp Mount/demo/share/public/press-release.md "$MNT/public/"
+as demo-alice cp Mount/demo/share/finance/q3-forecast.csv "$MNT/finance/"
+as demo-alice cp Mount/demo/share/readme.txt "$MNT/notes/"
+as demo-alice sh -c "echo 'refund to card 4111 1111 1111 1111' > '$MNT/notes/refund.txt'"
+say "Their labels (getfattr -n user.protfs.label, or protfs label ls)"
+"$BIN" label ls "$MNT"
+echo "(notes/refund.txt was raised from general by the card-number detector)"
 
-say "protfs protect: encrypt each sample into the store with that label"
-(cd Mount/demo/share && find . -type f | sort) | while read -r f; do
-  p="${f#.}"
-  label=$("$BIN" policy explain Policies/default.yaml "$p" --content "Mount/demo/share$p" 2>/dev/null | sed -n 's/^label: *\([^ ]*\).*/\1/p')
-  mkdir -p "$STORE$(dirname "$p")"
-  "$BIN" protect "Mount/demo/share$p" --store "$STORE" --label "$label" -o "$STORE$p"
-done
+say "The store holds only ciphertext"
+head -c 64 "$STORE/finance/q3-forecast.csv" | od -c | head -3
+if grep -rq "4111" "$STORE" --exclude-dir=.protfs; then echo "plaintext found in the store!"; exit 1; fi
+echo "  grep for the card number in the store: nothing"
 
-say "The store holds only ciphertext:"
-head -c 160 "$STORE/finance/q3-forecast.csv" | od -c | head -4
-if grep -rq "4111" "$STORE" --exclude-dir=.protfs; then echo "plaintext found in the store!"; exit 1; else echo "  (no card number, no name, no salary in the clear)"; fi
+say "demo-alice reads the finance file; demo-bob (not in finance) is refused"
+as demo-alice head -2 "$MNT/finance/q3-forecast.csv"
+as demo-bob cat "$MNT/finance/q3-forecast.csv" || echo "  (refused, as the label says)"
+as demo-bob cat "$MNT/public/press-release.md" | head -1
 
-say "protfs fsck: every header MAC and block tag"
-"$BIN" fsck "$STORE"
-
-say "Tamper with one byte of a block, then fsck again"
-printf '\xff' | dd of="$STORE/hr/alice/reviews/2026.txt" bs=1 seek=9000 conv=notrunc status=none
-"$BIN" fsck "$STORE" || echo "  (fsck exit status $?: damage found, as it should be)"
-
-say "protfs unprotect: the administrator's way out"
-"$BIN" unprotect "$STORE/finance/q3-forecast.csv" --store "$STORE" -o "$WORK/q3.csv"
-cmp "$WORK/q3.csv" Mount/demo/share/finance/q3-forecast.csv && echo "  byte-identical to the original"
-
-say "protfs audit: who did what"
-"$BIN" audit "$STORE"
+say "protfs audit --denied"
+"$BIN" audit "$STORE" --denied
+say "protfs audit"
+"$BIN" audit "$MNT"
 say "protfs audit verify"
 "$BIN" audit verify "$STORE"
-say "protfs info"
-"$BIN" info "$STORE"

@@ -10,6 +10,8 @@ struct Caller {
     let gid: UInt32
     let pid: Int32
     let groups: [UInt32]
+    /// Read at the request, while the process exists (a handle's close may come after it has exited).
+    let processName: String
 
     /// Supplementary groups come from /proc through libfuse; read only for requests that decide access.
     init(_ req: fuse_req_t?) {
@@ -22,14 +24,11 @@ struct Caller {
             n = fuse_req_getgroups(req, n, &buf)
         }
         groups = n > 0 ? Array(buf.prefix(Int(n))) : []
+        processName = FileManager.default.contents(atPath: "/proc/\(ctx.pid)/comm")
+            .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .newlines) } ?? "?"
     }
 
     var identity: Identity { Identity(uid: uid, gid: gid, groups: groups) }
-
-    var processName: String {
-        guard let d = FileManager.default.contents(atPath: "/proc/\(pid)/comm") else { return "?" }
-        return String(decoding: d, as: UTF8.self).trimmingCharacters(in: .newlines)
-    }
 
     func event(_ kind: EventKind, _ outcome: Outcome, path: [UInt8]?, newPath: [UInt8]? = nil, label: String? = nil,
                previousLabel: String? = nil, detail: String? = nil) -> LedgerEvent {
