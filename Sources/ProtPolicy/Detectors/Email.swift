@@ -3,7 +3,8 @@
 enum Email {
     static let maxLocal = 64, maxDomain = 253
 
-    static func match(_ w: Window, at at: Int) -> Bool {
+    static func match(_ w: Window, at anchor: Int) -> Bool {
+        let at = anchor
         var s = at
         while s > at - maxLocal - 1, w.cls(s - 1) & ByteClass.emailLocal != 0 { s -= 1 }
         let local = at - s

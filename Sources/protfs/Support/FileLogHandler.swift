@@ -18,9 +18,9 @@ struct FileLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+    func log(event: LogEvent) {
         guard fd >= 0 else { return }
-        let line = "\(ISO8601DateFormatter().string(from: Date())) \(level) \(label): \(message)\n"
+        let line = "\(ISO8601DateFormatter().string(from: Date())) \(event.level) \(label): \(event.message)\n"
         _ = line.withCString { write(fd, $0, strlen($0)) }
     }
 }
