@@ -1,9 +1,6 @@
 #ifndef PROTFS_CFUSE3_SHIM_H
 #define PROTFS_CFUSE3_SHIM_H
 // FUSE_USE_VERSION cannot be set from a module map; it must precede the include.
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #define FUSE_USE_VERSION 314
 #include <stdio.h>
 #include <fuse3/fuse_lowlevel.h>
@@ -29,7 +26,9 @@ static inline struct fuse_args protfs_args(int argc, char **argv) {
     return a;
 }
 
-// renameat2 is not declared by every libc header set.
+// renameat2 is declared only under _GNU_SOURCE, which must not be defined here: it changes struct
+// definitions (fd_set) that Swift's Glibc module also defines.
+extern int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
 static inline int protfs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
     return renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
 }

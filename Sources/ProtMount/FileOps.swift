@@ -46,9 +46,9 @@ extension Filesystem {
         guard record(caller.event(.create, .allowed, path: path, label: label, detail: "labeled by folder")) else {
             close(fd); unlinkat(parent.fd, name, 0); return reply(req, EIO)
         }
-        let pfd = openat(parent.fd, name, O_PATH | O_NOFOLLOW)
+        let pfd = openat(parent.fd, name, oPath | O_NOFOLLOW)
         var st = stat()
-        guard pfd >= 0, fstatat(pfd, "", &st, AT_EMPTY_PATH) == 0 else { close(fd); return reply(req, EIO) }
+        guard pfd >= 0, fstatat(pfd, "", &st, atEmptyPath) == 0 else { close(fd); return reply(req, EIO) }
         let node = inodes.adopt(fd: pfd, st: st)
         let file = OpenFile(fd: fd, container: container)
         inodes.withLock { file.handles = 1; node.open = file }

@@ -24,7 +24,7 @@ final class Filesystem: @unchecked Sendable {
         self.ledger = ledger
         self.log = log
         rootPath = URL(fileURLWithPath: store.root).resolvingSymlinksInPath().path
-        let fd = Glibc.open(rootPath, O_PATH | O_DIRECTORY)
+        let fd = Glibc.open(rootPath, oPath | O_DIRECTORY)
         guard fd >= 0 else { throw MountError.errno("open \(rootPath)", errno) }
         inodes = try InodeTable(rootFD: fd)
         detectors = store.policy.detectorDefinitions
@@ -60,7 +60,7 @@ final class Filesystem: @unchecked Sendable {
     /// The backing stat with the size of a container replaced by its plaintext size.
     func attributes(_ node: Inode) -> stat? {
         var st = stat()
-        guard fstatat(node.fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        guard fstatat(node.fd, "", &st, atEmptyPath | AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
         return present(st)
     }
 
@@ -133,12 +133,12 @@ final class Filesystem: @unchecked Sendable {
 
     struct Errno: Error { let code: Int32 }
 
-    /// Opens a child with O_PATH and registers it (one lookup counted).
+    /// Opens a child with oPath and registers it (one lookup counted).
     func entry(_ parent: Inode, _ name: String) -> Result<(Inode, stat), Errno> {
-        let fd = openat(parent.fd, name, O_PATH | O_NOFOLLOW)
+        let fd = openat(parent.fd, name, oPath | O_NOFOLLOW)
         guard fd >= 0 else { return .failure(Errno(code: errno)) }
         var st = stat()
-        guard fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 else {
+        guard fstatat(fd, "", &st, atEmptyPath | AT_SYMLINK_NOFOLLOW) == 0 else {
             let e = errno; close(fd); return .failure(Errno(code: e))
         }
         let node = inodes.adopt(fd: fd, st: st)
@@ -182,7 +182,7 @@ final class Filesystem: @unchecked Sendable {
         if toSet & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID) != 0 {
             let uid = toSet & FUSE_SET_ATTR_UID != 0 ? attr.st_uid : uid_t.max
             let gid = toSet & FUSE_SET_ATTR_GID != 0 ? attr.st_gid : gid_t.max
-            guard fchownat(node.fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 else { return reply(req, errno) }
+            guard fchownat(node.fd, "", uid, gid, atEmptyPath | AT_SYMLINK_NOFOLLOW) == 0 else { return reply(req, errno) }
         }
         if toSet & FUSE_SET_ATTR_SIZE != 0 {
             do {
@@ -193,7 +193,7 @@ final class Filesystem: @unchecked Sendable {
             var ts = [timespec(tv_sec: 0, tv_nsec: utimeOmit), timespec(tv_sec: 0, tv_nsec: utimeOmit)]
             if toSet & FUSE_SET_ATTR_ATIME_NOW != 0 { ts[0].tv_nsec = utimeNow } else if toSet & FUSE_SET_ATTR_ATIME != 0 { ts[0] = attr.st_atim }
             if toSet & FUSE_SET_ATTR_MTIME_NOW != 0 { ts[1].tv_nsec = utimeNow } else if toSet & FUSE_SET_ATTR_MTIME != 0 { ts[1] = attr.st_mtim }
-            // Through /proc/self/fd so an O_PATH descriptor works; symlinks themselves keep their times.
+            // Through /proc/self/fd so an oPath descriptor works; symlinks themselves keep their times.
             if (attributes(node)?.st_mode ?? 0) & S_IFMT != S_IFLNK {
                 guard utimensat(AT_FDCWD, node.procPath, ts, 0) == 0 else { return reply(req, errno) }
             }

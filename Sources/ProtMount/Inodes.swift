@@ -2,7 +2,7 @@ import CFuse3
 import Glibc
 import ProtCrypto
 
-/// A file or directory the kernel knows by inode number. It holds an O_PATH descriptor of the backing file,
+/// A file or directory the kernel knows by inode number. It holds an oPath descriptor of the backing file,
 /// so operations use *at() calls and renames need no path bookkeeping (the passthrough_ll design).
 final class Inode: @unchecked Sendable {
     let ino: UInt64
@@ -47,7 +47,7 @@ final class InodeTable: @unchecked Sendable {
 
     func get(_ ino: UInt64) -> Inode? { lock.locked { byIno[ino] } }
 
-    /// Finds or adds the inode for a backing file just opened with O_PATH, counting one lookup.
+    /// Finds or adds the inode for a backing file just opened with oPath, counting one lookup.
     /// Takes ownership of `fd` (closes it when the inode already exists).
     func adopt(fd: Int32, st: stat) -> Inode {
         lock.locked {
@@ -92,3 +92,7 @@ enum MountError: Error, CustomStringConvertible {
         }
     }
 }
+
+// Linux flags that glibc declares only under _GNU_SOURCE (which the C module must not define).
+let oPath: Int32 = 0o10000000        // O_PATH
+let atEmptyPath: Int32 = 0x1000      // AT_EMPTY_PATH

@@ -55,7 +55,7 @@ public enum MountSession {
                                       path: Array(options.mountpoint.utf8), detail: "policy '\(store.policy.name)'"))
         log.info("mounted \(store.root) on \(options.mountpoint)")
         let r = protfs_session_loop_mt(se, options.threads)
-        try? ledger.append(LedgerEvent(kind: .unmount, outcome: .allowed, uid: Int64(getuid()), user: userName(uid: getuid()),
+        _ = try? ledger.append(LedgerEvent(kind: .unmount, outcome: .allowed, uid: Int64(getuid()), user: userName(uid: getuid()),
                                        gid: Int64(getgid()), pid: Int64(getpid()), process: "protfs",
                                        path: Array(options.mountpoint.utf8), detail: r > 0 ? "signal \(r)" : nil))
         log.info("unmounted \(options.mountpoint)")
