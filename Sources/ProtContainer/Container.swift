@@ -114,7 +114,7 @@ public final class Container: @unchecked Sendable {
             let first = offset / B, last = (end - 1) / B
             let nBlocks = Int(last - first + 1)
             let cipherLen = Int(sealedLength(last)) + (nBlocks - 1) * Layout.sealedBlockSize
-            var cipher = [UInt8](repeating: 0, count: cipherLen)
+            var cipher = [UInt8](unsafeUninitializedCapacity: cipherLen) { _, n in n = cipherLen }
             try cipher.withUnsafeMutableBytes { c in
                 guard try FileIO.preadFull(fd, c, at: Layout.blockOffset(first)) == cipherLen else {
                     throw ContainerError.invalidLength(try FileIO.size(fd))
@@ -180,12 +180,14 @@ public final class Container: @unchecked Sendable {
     }
 
     func sealBlock(index: UInt64, plaintext: [UInt8], final: Bool) throws -> [UInt8] {
-        let aad = FileKeys.blockAAD(fileId: fields.fileId, index: index, finalFor: final ? headerMAC : nil)
         var out = [UInt8](repeating: 0, count: plaintext.count + AESGCM.overhead)
-        try plaintext.withUnsafeBytes { p in try aad.withUnsafeBytes { a in
-            try out.withUnsafeMutableBytes { try AESGCM.seal(key: blockKey, plaintext: p, aad: a, into: $0) }
-        } }
+        try plaintext.withUnsafeBytes { p in try out.withUnsafeMutableBytes { try sealBlock(index: index, plaintext: p, final: final, into: $0) } }
         return out
+    }
+
+    func sealBlock(index: UInt64, plaintext: UnsafeRawBufferPointer, final: Bool, into out: UnsafeMutableRawBufferPointer) throws {
+        let aad = FileKeys.blockAAD(fileId: fields.fileId, index: index, finalFor: final ? headerMAC : nil)
+        try aad.withUnsafeBytes { try AESGCM.seal(key: blockKey, plaintext: plaintext, aad: $0, into: out) }
     }
 
     // MARK: header

@@ -49,25 +49,38 @@ extension Container {
         var batchStart = first
         while batchStart <= last {
             let batchEnd = min(last, batchStart + UInt64(Container.batchBlocks) - 1)
-            var out = [UInt8]()
-            out.reserveCapacity(Int(batchEnd - batchStart + 1) * Layout.sealedBlockSize)
-            for idx in batchStart...batchEnd {
-                let blockStart = idx * B
-                let blockLen = Int(min(B, newSize - blockStart))
-                var plain = [UInt8](repeating: 0, count: blockLen)
-                let covered = offset <= blockStart && end >= blockStart + UInt64(blockLen)
-                if !covered && blockStart < oldSize {
-                    let old = try readBlock(idx)
-                    plain.replaceSubrange(0..<old.count, with: old)
-                }
-                let from = max(offset, blockStart), to = min(end, blockStart + UInt64(blockLen))
-                if from < to {
-                    plain.withUnsafeMutableBytes { p in
-                        UnsafeMutableRawBufferPointer(rebasing: p[Int(from - blockStart)..<Int(to - blockStart)])
-                            .copyMemory(from: UnsafeRawBufferPointer(rebasing: data[Int(from - offset)..<Int(to - offset)]))
+            // Sealed sizes of the batch under the new geometry: every block full except a final partial one.
+            let lastLen = Int(min(B, newSize - batchEnd * B))
+            let total = Int(batchEnd - batchStart) * Layout.sealedBlockSize + lastLen + AESGCM.overhead
+            var out = [UInt8](unsafeUninitializedCapacity: total) { _, n in n = total }
+            var scratch = [UInt8](repeating: 0, count: Layout.blockSize)
+            try out.withUnsafeMutableBytes { o in
+                for idx in batchStart...batchEnd {
+                    let blockStart = idx * B
+                    let blockLen = Int(min(B, newSize - blockStart))
+                    let at = Int(idx - batchStart) * Layout.sealedBlockSize
+                    let dst = UnsafeMutableRawBufferPointer(rebasing: o[at..<(at + blockLen + AESGCM.overhead)])
+                    let final = idx == newFinal
+                    if offset <= blockStart && end >= blockStart + UInt64(blockLen) {
+                        // Fully overwritten: seal straight from the caller's buffer.
+                        let from = Int(blockStart - offset)
+                        try sealBlock(index: idx, plaintext: UnsafeRawBufferPointer(rebasing: data[from..<(from + blockLen)]), final: final, into: dst)
+                        continue
                     }
+                    for k in 0..<blockLen { scratch[k] = 0 }
+                    if blockStart < oldSize {
+                        let old = try readBlock(idx)
+                        scratch.replaceSubrange(0..<old.count, with: old)
+                    }
+                    let from = max(offset, blockStart), to = min(end, blockStart + UInt64(blockLen))
+                    if from < to {
+                        scratch.withUnsafeMutableBytes { p in
+                            UnsafeMutableRawBufferPointer(rebasing: p[Int(from - blockStart)..<Int(to - blockStart)])
+                                .copyMemory(from: UnsafeRawBufferPointer(rebasing: data[Int(from - offset)..<Int(to - offset)]))
+                        }
+                    }
+                    try scratch.withUnsafeBytes { try sealBlock(index: idx, plaintext: UnsafeRawBufferPointer(rebasing: $0[0..<blockLen]), final: final, into: dst) }
                 }
-                out += try sealBlock(index: idx, plaintext: plain, final: idx == newFinal)
             }
             do {
                 try out.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(batchStart)) }

@@ -39,8 +39,19 @@ final class GroupCommitter: @unchecked Sendable {
         t.start()
     }
 
+    /// Queues a row without waiting for its commit (rows that gate no access, such as close).
+    func enqueue(_ e: LedgerEvent) throws {
+        _ = try submit(Ticket(e))
+    }
+
     func append(_ e: LedgerEvent) throws -> Int64 {
-        let t = Ticket(e)
+        let t = try submit(Ticket(e))
+        t.committed.wait()
+        if let err = t.error { throw err }
+        return t.seq
+    }
+
+    private func submit(_ t: Ticket) throws -> Ticket {
         room.lock()
         while true {
             lock.lock()
@@ -54,9 +65,7 @@ final class GroupCommitter: @unchecked Sendable {
         queue.append(t)
         lock.unlock()
         if wasEmpty { work.signal() }
-        t.committed.wait()
-        if let err = t.error { throw err }
-        return t.seq
+        return t
     }
 
     func stop() {

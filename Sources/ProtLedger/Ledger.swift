@@ -77,6 +77,13 @@ public final class Ledger: @unchecked Sendable {
     CREATE INDEX IF NOT EXISTS events_outcome_ts ON events(outcome, ts);
     """
 
+    /// Queues one row and returns at once; it is committed with the next batch, in order. For rows that
+    /// gate no access (close with byte counts); a commit failure of such a row is not reported to the caller.
+    public func appendLater(_ event: LedgerEvent) throws {
+        guard let committer else { throw LedgerError.closed }
+        try committer.enqueue(event)
+    }
+
     /// Appends one row and returns its sequence number once the row is committed.
     /// Concurrent callers share one transaction; a full queue makes callers wait, it never drops rows.
     @discardableResult

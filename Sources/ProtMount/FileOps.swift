@@ -104,7 +104,7 @@ extension Filesystem {
     func read(_ req: fuse_req_t?, _ size: Int, _ off: Int, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         let h = Self.handle(fi.pointee.fh)
         guard h.canRead else { return reply(req, EBADF) }
-        var buf = [UInt8](repeating: 0, count: size)
+        var buf = [UInt8](unsafeUninitializedCapacity: size) { _, n in n = size }
         do {
             let n = try buf.withUnsafeMutableBytes { try h.file.container.read(into: $0, at: UInt64(off)) }
             h.didRead(n)
@@ -135,8 +135,10 @@ extension Filesystem {
         let um = Unmanaged<Handle>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi.pointee.fh))!)
         let h = um.takeUnretainedValue()
         if h.wrote { classifyAfterWrite(h) }
-        record(h.caller.event(.close, .allowed, path: h.path, label: h.file.container.fields.labelId,
-                              detail: nil).withBytes(read: h.bytesRead, written: h.bytesWritten))
+        // A close gates no access: queued, committed with the next batch, in order.
+        let row = h.caller.event(.close, .allowed, path: h.path, label: h.file.container.fields.labelId, detail: nil)
+            .withBytes(read: h.bytesRead, written: h.bytesWritten)
+        do { try ledger.appendLater(row) } catch { log.error("ledger: \(error)") }
         releaseFile(h.inode)
         um.release()
         reply(req, 0)
