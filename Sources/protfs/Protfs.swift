@@ -32,13 +32,8 @@ struct Protfs: ParsableCommand {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
                 Foundation.exit(2)
             }
-            FileHandle.standardError.write(Data("protfs: error: \(Self.describe(error))\n".utf8))
+            FileHandle.standardError.write(Data("protfs: error: \(error)\n".utf8))
             Foundation.exit(1)
         }
-    }
-
-    static func describe(_ error: Error) -> String {
-        if let e = error as? CustomStringConvertible { return e.description }
-        return "\(error)"
     }
 }

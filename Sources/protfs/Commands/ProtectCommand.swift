@@ -23,7 +23,7 @@ struct ProtectCommand: ParsableCommand {
             try ledger.append(Actor.event(.protect, path: Actor.absolute(source), newPath: Actor.absolute(output), label: f.labelId))
             Out.line("protected \(source) -> \(output) as \(f.labelId)")
         } catch {
-            try? ledger.append(Actor.event(.protect, .error, path: Actor.absolute(source), label: label, detail: "\(error)"))
+            _ = try? ledger.append(Actor.event(.protect, .error, path: Actor.absolute(source), label: label, detail: "\(error)"))
             throw error
         }
     }
@@ -47,7 +47,7 @@ struct UnprotectCommand: ParsableCommand {
             try ledger.append(Actor.event(.unprotect, path: Actor.absolute(source), newPath: Actor.absolute(output), label: f.labelId))
             Out.line("unprotected \(source) -> \(output) (was \(f.labelId))")
         } catch {
-            try? ledger.append(Actor.event(.integrityFailure, .error, path: Actor.absolute(source), detail: "unprotect: \(error)"))
+            _ = try? ledger.append(Actor.event(.integrityFailure, .error, path: Actor.absolute(source), detail: "unprotect: \(error)"))
             throw error
         }
     }
