@@ -51,22 +51,20 @@ public final class Ledger: @unchecked Sendable {
         checkpointer?.stop(); checkpointer = nil
     }
 
+    static let columnDefinitions = """
+      seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, event TEXT NOT NULL, outcome TEXT NOT NULL,
+      uid INTEGER, user TEXT, gid INTEGER, pid INTEGER, process TEXT,
+      path BLOB, new_path BLOB, label TEXT, prev_label TEXT,
+      bytes_read INTEGER, bytes_written INTEGER, detail TEXT,
+      prev_hash BLOB NOT NULL, hash BLOB NOT NULL
+      """
+
     /// Appends land in `events_recent`, which has no secondary index, so a commit writes few pages; the
     /// checkpointer moves them into the indexed `events` table in large batches. Readers see both.
     static let schema = """
     CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS events(
-      seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, event TEXT NOT NULL, outcome TEXT NOT NULL,
-      uid INTEGER, user TEXT, gid INTEGER, pid INTEGER, process TEXT,
-      path BLOB, new_path BLOB, label TEXT, prev_label TEXT,
-      bytes_read INTEGER, bytes_written INTEGER, detail TEXT,
-      prev_hash BLOB NOT NULL, hash BLOB NOT NULL);
-    CREATE TABLE IF NOT EXISTS events_recent(
-      seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, event TEXT NOT NULL, outcome TEXT NOT NULL,
-      uid INTEGER, user TEXT, gid INTEGER, pid INTEGER, process TEXT,
-      path BLOB, new_path BLOB, label TEXT, prev_label TEXT,
-      bytes_read INTEGER, bytes_written INTEGER, detail TEXT,
-      prev_hash BLOB NOT NULL, hash BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS events(\(columnDefinitions));
+    CREATE TABLE IF NOT EXISTS events_recent(\(columnDefinitions));
     CREATE VIEW IF NOT EXISTS all_events AS SELECT * FROM events UNION ALL SELECT * FROM events_recent;
     CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
     CREATE INDEX IF NOT EXISTS events_user_ts ON events(user, ts);

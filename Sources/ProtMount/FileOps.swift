@@ -18,43 +18,52 @@ extension Filesystem {
         return (r, read, write)
     }
 
-    func create(_ req: fuse_req_t?, _ parentIno: UInt64, _ name: String, _ mode: mode_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
-        guard let parent = inodes.get(parentIno) else { return reply(req, ENOENT) }
-        if isHidden(parent, name) { return reply(req, EPERM) }
-        let caller = Caller(req)
+    /// Creates a labeled container for a new file: checks `edit` on the folder's label (judged without the
+    /// creator's `owner` grant), creates it owned by the caller, logs the row. On failure, the errno to return.
+    func newContainer(_ parent: Inode, _ name: String, _ mode: mode_t, _ caller: Caller) -> Result<(fd: Int32, container: Container, path: [UInt8]), Errno> {
+        if isHidden(parent, name) { return .failure(Errno(code: EPERM)) }
         let path = childPath(parent, name)
         let label = store.policy.folderLabel(for: Self.text(path)).label
-        // Writing into a folder needs edit on its label, judged without the creator's `owner` grant.
         let granted = store.policy.rights(of: caller.identity, label: label, fileOwner: nil)
         guard granted.contains(.edit) else {
-            return reply(req, deny(caller, .create, path: path, label: label, needed: .edit, had: granted))
+            return .failure(Errno(code: deny(caller, .create, path: path, label: label, needed: .edit, had: granted)))
         }
         let fd = openat(parent.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777)
-        guard fd >= 0 else { return reply(req, errno) }
+        guard fd >= 0 else { return .failure(Errno(code: errno)) }
         fchown(fd, caller.uid, caller.gid)
-        let container: Container
         do {
             let fields = try store.newHeaderFields(label: label, owner: caller.uid, method: .folder)
-            container = try Container.create(fd: fd, fields: fields, kek: try store.labelKey(label, version: fields.labelKeyVersion))
+            let c = try Container.create(fd: fd, fields: fields, kek: try store.labelKey(label, version: fields.labelKeyVersion))
+            guard record(caller.event(.create, .allowed, path: path, label: label, detail: "labeled by folder")) else {
+                throw MountError.errno("ledger", EIO)
+            }
+            return .success((fd, c, path))
         } catch {
             close(fd); unlinkat(parent.fd, name, 0)
             log.error("create \(Self.text(path)): \(error)")
-            return reply(req, EIO)
+            return .failure(Errno(code: EIO))
         }
-        // The owner's rights, now that the file exists with the caller as owner.
-        let rights = store.rights(of: caller.identity, header: container.fields)
-        guard record(caller.event(.create, .allowed, path: path, label: label, detail: "labeled by folder")) else {
-            close(fd); unlinkat(parent.fd, name, 0); return reply(req, EIO)
+    }
+
+    func create(_ req: fuse_req_t?, _ parentIno: UInt64, _ name: String, _ mode: mode_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        guard let parent = inodes.get(parentIno) else { return reply(req, ENOENT) }
+        let caller = Caller(req)
+        let made: (fd: Int32, container: Container, path: [UInt8])
+        switch newContainer(parent, name, mode, caller) {
+        case .success(let m): made = m
+        case .failure(let e): return reply(req, e.code)
         }
         let pfd = openat(parent.fd, name, oPath | O_NOFOLLOW)
         var st = stat()
-        guard pfd >= 0, fstatat(pfd, "", &st, atEmptyPath) == 0 else { close(fd); return reply(req, EIO) }
+        guard pfd >= 0, fstatat(pfd, "", &st, atEmptyPath) == 0 else { close(made.fd); return reply(req, EIO) }
         let node = inodes.adopt(fd: pfd, st: st)
-        let file = OpenFile(fd: fd, container: container)
+        let file = OpenFile(fd: made.fd, container: made.container)
         inodes.withLock { file.handles = 1; node.open = file }
+        // The creator's rights, now that the file exists with the caller as owner.
+        let rights = store.rights(of: caller.identity, header: made.container.fields)
         let (_, canRead, _) = Self.needed(flags: fi.pointee.flags)
         let h = Handle(inode: node, file: file, rights: rights, canRead: canRead && rights.contains(.view), canWrite: true,
-                       caller: caller, path: path, scanner: try? ContentScanner(detectors))
+                       caller: caller, path: made.path, scanner: try? ContentScanner(detectors))
         fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
         fi.pointee.keep_cache = 1
         var e = fuse_entry_param()

@@ -22,33 +22,16 @@ extension Filesystem {
         guard let parent = inodes.get(parentIno) else { return reply(req, ENOENT) }
         if isHidden(parent, name) { return reply(req, EPERM) }
         // A regular file made by mknod is created as a container like any other.
-        if mode & S_IFMT == S_IFREG || mode & S_IFMT == 0 {
-            var fi = fuse_file_info()
-            fi.flags = O_WRONLY
-            return createWithoutHandle(req, parent, name, mode, &fi)
-        }
         let caller = Caller(req)
+        if mode & S_IFMT == S_IFREG || mode & S_IFMT == 0 {
+            switch newContainer(parent, name, mode, caller) {
+            case .success(let made): close(made.fd); return replyNew(req, parent, name)
+            case .failure(let e): return reply(req, e.code)
+            }
+        }
         guard mknodat(parent.fd, name, mode, rdev) == 0 else { return reply(req, errno) }
         chownToCaller(parent, name, caller)
         record(caller.event(.create, .allowed, path: childPath(parent, name), detail: "special file, mode \(String(mode, radix: 8))"))
-        replyNew(req, parent, name)
-    }
-
-    private func createWithoutHandle(_ req: fuse_req_t?, _ parent: Inode, _ name: String, _ mode: mode_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
-        let caller = Caller(req)
-        let path = childPath(parent, name)
-        let label = store.policy.folderLabel(for: Self.text(path)).label
-        let granted = store.policy.rights(of: caller.identity, label: label, fileOwner: nil)
-        guard granted.contains(.edit) else { return reply(req, deny(caller, .create, path: path, label: label, needed: .edit, had: granted)) }
-        let fd = openat(parent.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777)
-        guard fd >= 0 else { return reply(req, errno) }
-        defer { close(fd) }
-        fchown(fd, caller.uid, caller.gid)
-        do {
-            let fields = try store.newHeaderFields(label: label, owner: caller.uid, method: .folder)
-            _ = try Container.create(fd: fd, fields: fields, kek: try store.labelKey(label, version: fields.labelKeyVersion))
-        } catch { unlinkat(parent.fd, name, 0); return reply(req, EIO) }
-        record(caller.event(.create, .allowed, path: path, label: label, detail: "labeled by folder"))
         replyNew(req, parent, name)
     }
 
