@@ -63,7 +63,7 @@ extension Filesystem {
         let rights = store.rights(of: caller.identity, header: made.container.fields)
         let (_, canRead, _) = Self.needed(flags: fi.pointee.flags)
         let h = Handle(inode: node, file: file, rights: rights, canRead: canRead && rights.contains(.view), canWrite: true,
-                       caller: caller, path: made.path, scanner: try? ContentScanner(detectors))
+                       caller: caller, path: made.path, scanner: ContentScanner(detectors))
         fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
         fi.pointee.keep_cache = 1
         var e = fuse_entry_param()
@@ -103,7 +103,7 @@ extension Filesystem {
         guard record(caller.event(canWrite ? .openWrite : .openRead, .allowed, path: path, label: fields.labelId)) else {
             releaseFile(node); return reply(req, EIO)
         }
-        let scan = canWrite && (truncated || file.container.size == 0) ? try? ContentScanner(detectors) : nil
+        let scan = canWrite && (truncated || file.container.size == 0) ? ContentScanner(detectors) : nil
         let h = Handle(inode: node, file: file, rights: rights, canRead: canRead, canWrite: canWrite, caller: caller, path: path, scanner: scan)
         fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
         fi.pointee.keep_cache = 1

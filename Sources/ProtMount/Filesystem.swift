@@ -17,7 +17,8 @@ final class Filesystem: @unchecked Sendable {
     let rootPath: String
     let log: Logger
     let attrTimeout = 1.0
-    let detectors: [DetectorDefinition]
+    /// Compiled once: every file written gets a scanner over these tables.
+    let detectors: DetectorSet
 
     init(store: Store, ledger: Ledger, log: Logger) throws {
         self.store = store
@@ -27,7 +28,7 @@ final class Filesystem: @unchecked Sendable {
         let fd = Glibc.open(rootPath, oPath | O_DIRECTORY)
         guard fd >= 0 else { throw MountError.errno("open \(rootPath)", errno) }
         inodes = try InodeTable(rootFD: fd)
-        detectors = store.policy.detectorDefinitions
+        detectors = try DetectorSet(store.policy.detectorDefinitions)
     }
 
     static let hiddenName = Store.metaDirName

@@ -12,7 +12,7 @@ extension Filesystem {
         let c = h.file.container
         var counts = h.streamedCounts(fileSize: c.size)
         if counts == nil {
-            guard let scanner = try? ContentScanner(detectors) else { return }
+            let scanner = ContentScanner(detectors)
             var off: UInt64 = 0
             var buf = [UInt8](repeating: 0, count: 1 << 20)
             while true {
