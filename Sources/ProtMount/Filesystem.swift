@@ -105,10 +105,16 @@ final class Filesystem: @unchecked Sendable {
     func header(of node: Inode) throws -> HeaderFields? {
         guard node.isRegular else { return nil }
         if let open = inodes.withLock({ node.open }) { return open.container.fields }
+        var st = stat()
+        guard fstatat(node.fd, "", &st, atEmptyPath) == 0 else { throw MountError.errno("stat", errno) }
+        let stamp = [st.st_ctim.tv_sec, st.st_ctim.tv_nsec, st.st_size, Int(st.st_ino)]
+        if let c = inodes.withLock({ node.cachedHeader }), c.stamp == stamp { return c.fields }
         let fd = Glibc.open(node.procPath, O_RDONLY)
         guard fd >= 0 else { throw MountError.errno("open", errno) }
         defer { close(fd) }
-        return try Container.open(fd: fd, keys: store.keyLookup).fields
+        let fields = try Container.open(fd: fd, keys: store.keyLookup).fields
+        inodes.withLock { node.cachedHeader = (fields, stamp) }
+        return fields
     }
 
     func errnoFor(_ error: Error) -> Int32 {
@@ -154,7 +160,6 @@ final class Filesystem: @unchecked Sendable {
 
     func setattr(_ req: fuse_req_t?, _ ino: UInt64, _ attr: stat, _ toSet: Int32, _ fi: UnsafeMutablePointer<fuse_file_info>?) {
         guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
-        let caller = Caller(req)
         let handle = fi.map { Self.handle($0.pointee.fh) }
         let path = sharePath(node)
         // Changing content (size) needs edit; changing who may access (mode, owner) needs owner on a protected file.
@@ -163,6 +168,7 @@ final class Filesystem: @unchecked Sendable {
             if toSet & FUSE_SET_ATTR_SIZE != 0 { needed.insert(.edit) }
             if toSet & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID) != 0 { needed.insert(.owner) }
             if !needed.isEmpty {
+                let caller = Caller(req)
                 let label: String?, rights: Rights
                 if let h = handle, needed == [.edit], h.canWrite { rights = h.rights; label = h.file.container.fields.labelId }
                 else {

@@ -1,5 +1,6 @@
 import CFuse3
 import Glibc
+import ProtContainer
 import ProtCrypto
 
 /// A file or directory the kernel knows by inode number. It holds an oPath descriptor of the backing file,
@@ -14,6 +15,9 @@ final class Inode: @unchecked Sendable {
     var nlookup: UInt64 = 0
     /// The decrypted view shared by every open handle of this file (one size, one writer lock).
     var open: OpenFile?
+    /// The last header read from disk, with the backing file's change time and size when it was read:
+    /// reused for unlink, rename, setattr and xattr decisions while the file has not changed.
+    var cachedHeader: (fields: HeaderFields, stamp: [Int])?
 
     init(ino: UInt64, fd: Int32, st: stat) {
         self.ino = ino; self.fd = fd; dev = UInt64(st.st_dev); backingIno = UInt64(st.st_ino)
