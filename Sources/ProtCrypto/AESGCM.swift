@@ -155,26 +155,22 @@ final class ThreadContexts {
     }
 
     func encryptor(for key: SecureBytes) throws -> OpaquePointer {
-        if encKey != key.identity {
-            guard let cipher = Self.cipher else { throw CryptoError.openssl("AES-256-GCM unavailable") }
-            let ok = key.withUnsafeBytes {
-                EVP_EncryptInit_ex2(enc, cipher, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), nil, nil)
-            }
-            guard ok == 1 else { encKey = 0; throw CryptoError.openssl("encrypt init") }
-            encKey = key.identity
-        }
-        return enc
+        try keyed(enc, &encKey, key, EVP_EncryptInit_ex2)
     }
 
     func decryptor(for key: SecureBytes) throws -> OpaquePointer {
-        if decKey != key.identity {
+        try keyed(dec, &decKey, key, EVP_DecryptInit_ex2)
+    }
+
+    /// Re-keys `ctx` only when `key` is not the one it already holds.
+    private func keyed(_ ctx: OpaquePointer, _ current: inout UInt64, _ key: SecureBytes,
+                       _ initialise: (OpaquePointer?, OpaquePointer?, UnsafePointer<UInt8>?, UnsafePointer<UInt8>?, UnsafePointer<OSSL_PARAM>?) -> Int32) throws -> OpaquePointer {
+        if current != key.identity {
             guard let cipher = Self.cipher else { throw CryptoError.openssl("AES-256-GCM unavailable") }
-            let ok = key.withUnsafeBytes {
-                EVP_DecryptInit_ex2(dec, cipher, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), nil, nil)
-            }
-            guard ok == 1 else { decKey = 0; throw CryptoError.openssl("decrypt init") }
-            decKey = key.identity
+            let ok = key.withUnsafeBytes { initialise(ctx, cipher, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), nil, nil) }
+            guard ok == 1 else { current = 0; throw CryptoError.openssl("cipher init") }
+            current = key.identity
         }
-        return dec
+        return ctx
     }
 }

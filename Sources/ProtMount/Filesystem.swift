@@ -107,7 +107,7 @@ final class Filesystem: @unchecked Sendable {
         if let open = inodes.withLock({ node.open }) { return open.container.fields }
         var st = stat()
         guard fstatat(node.fd, "", &st, atEmptyPath) == 0 else { throw MountError.errno("stat", errno) }
-        let stamp = [st.st_ctim.tv_sec, st.st_ctim.tv_nsec, st.st_size, Int(st.st_ino)]
+        let stamp = Self.stamp(st)
         if let c = inodes.withLock({ node.cachedHeader }), c.stamp == stamp { return c.fields }
         let fd = Glibc.open(node.procPath, O_RDONLY)
         guard fd >= 0 else { throw MountError.errno("open", errno) }
@@ -116,6 +116,9 @@ final class Filesystem: @unchecked Sendable {
         inodes.withLock { node.cachedHeader = (fields, stamp) }
         return fields
     }
+
+    /// What must not have changed for a cached header to be reused (any write changes ctime).
+    static func stamp(_ st: stat) -> [Int] { [st.st_ctim.tv_sec, st.st_ctim.tv_nsec, st.st_size, Int(st.st_ino)] }
 
     func errnoFor(_ error: Error) -> Int32 {
         switch error {
@@ -222,6 +225,10 @@ final class Filesystem: @unchecked Sendable {
             guard fd >= 0 else { throw MountError.errno("open", errno) }
             do {
                 let c = try Container.open(fd: fd, keys: store.keyLookup)
+                var st = stat()
+                if fstat(fd, &st) == 0 {
+                    node.cachedHeader = (c.fields, Self.stamp(st))
+                }
                 let f = OpenFile(fd: fd, container: c)
                 f.handles = 1
                 node.open = f
