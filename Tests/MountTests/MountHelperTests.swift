@@ -42,3 +42,26 @@ struct MountHelperTests {
         #expect(MountEnv.sh("grep -q '\(m.dir)/mnt2' /proc/mounts").status != 0)
     }
 }
+
+/// SIGTERM to the daemon: the ledger is flushed, the unmount is recorded, the mount goes away.
+@Suite(.serialized, .enabled(if: MountEnv.enabled, "needs root and /dev/fuse"))
+struct SignalTests {
+    @Test func sigtermUnmountsCleanly() throws {
+        let m = try MountedStore()
+        MountEnv.sh("echo before > '\(m.path("general/a.txt"))'")
+        let pid = MountEnv.sh("pgrep -f 'protfs mount \(m.store) '").out.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(!pid.isEmpty)
+        MountEnv.sh("kill -TERM \(pid)")
+        var gone = false
+        for _ in 0..<50 where !gone {
+            usleep(100_000)
+            gone = MountEnv.sh("grep -q ' \(m.mnt) ' /proc/mounts").status != 0
+        }
+        #expect(gone, "still mounted after SIGTERM")
+        let events = m.ledger().compactMap { $0["event"] as? String }
+        #expect(events.last == "unmount", "\(events.suffix(3))")
+        #expect(MountEnv.sh("'\(MountEnv.binary)' audit verify '\(m.store)'").status == 0)
+        try m.mount()
+        #expect(MountEnv.sh("cat '\(m.path("general/a.txt"))'").out == "before\n")
+    }
+}
