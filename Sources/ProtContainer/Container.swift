@@ -8,7 +8,9 @@ public typealias LabelKeyLookup = (_ label: String, _ version: UInt32) throws ->
 /// One instance per open file; thread-safe (parallel readers, one writer).
 public final class Container: @unchecked Sendable {
     public let fd: Int32
-    public private(set) var fields: HeaderFields
+    /// Guarded by `lock`: a relabel replaces it while other threads read.
+    private var currentFields: HeaderFields
+    public let fileId: [UInt8]
     var plaintextSize: UInt64
     private var generation: UInt64
     private var activeSlot: Int
@@ -23,14 +25,14 @@ public final class Container: @unchecked Sendable {
 
     private init(fd: Int32, fields: HeaderFields, size: UInt64, generation: UInt64, activeSlot: Int, headerMAC: [UInt8],
                  fileKey: SecureBytes) throws {
-        self.fd = fd; self.fields = fields; self.plaintextSize = size; self.generation = generation
+        self.fd = fd; self.currentFields = fields; self.fileId = fields.fileId; self.plaintextSize = size; self.generation = generation
         self.activeSlot = activeSlot; self.headerMAC = headerMAC; self.fileKey = fileKey
         blockKey = try FileKeys.blockKey(fileKey, fileId: fields.fileId)
         macKey = try FileKeys.macKey(fileKey, fileId: fields.fileId)
     }
 
     public var size: UInt64 { lock.reading { plaintextSize } }
-    public var fileId: [UInt8] { fields.fileId }
+    public var fields: HeaderFields { lock.reading { currentFields } }
 
     /// Writes a new empty container into `fd` (which must be empty) with a fresh content key wrapped under `kek`.
     public static func create(fd: Int32, fields: HeaderFields, kek: SecureBytes) throws -> Container {
@@ -159,7 +161,7 @@ public final class Container: @unchecked Sendable {
     }
 
     private func openBlock(_ index: UInt64, sealed: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) throws {
-        let aad = FileKeys.blockAAD(fileId: fields.fileId, index: index, finalFor: index == finalIndex ? headerMAC : nil)
+        let aad = FileKeys.blockAAD(fileId: fileId, index: index, finalFor: index == finalIndex ? headerMAC : nil)
         do {
             try aad.withUnsafeBytes { try AESGCM.open(key: blockKey, sealed: sealed, aad: $0, into: out) }
         } catch CryptoError.authenticationFailed {
@@ -186,7 +188,7 @@ public final class Container: @unchecked Sendable {
     }
 
     func sealBlock(index: UInt64, plaintext: UnsafeRawBufferPointer, final: Bool, into out: UnsafeMutableRawBufferPointer) throws {
-        let aad = FileKeys.blockAAD(fileId: fields.fileId, index: index, finalFor: final ? headerMAC : nil)
+        let aad = FileKeys.blockAAD(fileId: fileId, index: index, finalFor: final ? headerMAC : nil)
         try aad.withUnsafeBytes { try AESGCM.seal(key: blockKey, plaintext: plaintext, aad: $0, into: out) }
     }
 
@@ -210,7 +212,7 @@ public final class Container: @unchecked Sendable {
     /// Until that last write lands, the old header and final block still agree, so a crash leaves one valid pair.
     public func rewriteHeader(_ newFields: HeaderFields, kek: SecureBytes) throws {
         try lock.writing {
-            precondition(newFields.fileId == fields.fileId, "a header rewrite keeps the file id")
+            precondition(newFields.fileId == fileId, "a header rewrite keeps the file id")
             let finalPlain = try readBlock(finalIndex)
             let wrapped = try Self.wrap(fileKey, fields: newFields, kek: kek)
             let (image, mac) = try Self.slotImage(fields: newFields, wrappedKey: wrapped, generation: generation + 1, fileKey: fileKey)
@@ -223,7 +225,7 @@ public final class Container: @unchecked Sendable {
                 let sealed = try sealBlock(index: finalIndex, plaintext: finalPlain, final: true)
                 try sealed.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(finalIndex)) }
             } catch { headerMAC = oldMAC; throw error }
-            fields = newFields; generation += 1; activeSlot = slot
+            currentFields = newFields; generation += 1; activeSlot = slot
         }
     }
 

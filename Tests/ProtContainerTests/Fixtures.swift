@@ -49,7 +49,7 @@ func readAll(_ path: String) throws -> [UInt8] {
 }
 
 func fileBytes(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path)!) }
-func setFileBytes(_ path: String, _ bytes: [UInt8]) { FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
+func setFileBytes(_ path: String, _ bytes: [UInt8]) { _ = FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
 
 /// Deterministic generator so a failing property run can be replayed from its seed.
 struct SplitMix64: RandomNumberGenerator {
