@@ -94,14 +94,15 @@ extension Filesystem {
                                 detail: "\(canWrite ? "open-write" : "open-read") needs \(needed); caller holds \(rights)\(expired ? "; content expired" : "")"))
             return reply(req, EACCES)
         }
+        // The row first: nothing, not even the truncation O_TRUNC asks for, happens before it is committed.
+        guard record(caller.event(canWrite ? .openWrite : .openRead, .allowed, path: path, label: fields.labelId)) else {
+            releaseFile(node); return reply(req, EIO)
+        }
         var truncated = false
         if flags & O_TRUNC != 0 {
             do { try file.container.truncate(to: 0); truncated = true } catch {
                 releaseFile(node); return reply(req, errnoFor(error))
             }
-        }
-        guard record(caller.event(canWrite ? .openWrite : .openRead, .allowed, path: path, label: fields.labelId)) else {
-            releaseFile(node); return reply(req, EIO)
         }
         let scan = canWrite && (truncated || file.container.size == 0) ? ContentScanner(detectors) : nil
         let h = Handle(inode: node, file: file, rights: rights, canRead: canRead, canWrite: canWrite, caller: caller, path: path, scanner: scan)

@@ -184,6 +184,14 @@ final class Filesystem: @unchecked Sendable {
                 if !rights.isSuperset(of: needed) {
                     return reply(req, deny(caller, .setattr, path: path, label: label, needed: needed, had: rights))
                 }
+                var what: [String] = []
+                if toSet & FUSE_SET_ATTR_SIZE != 0 { what.append("size \(attr.st_size)") }
+                if toSet & FUSE_SET_ATTR_MODE != 0 { what.append("mode \(String(attr.st_mode & 0o7777, radix: 8))") }
+                if toSet & FUSE_SET_ATTR_UID != 0 { what.append("uid \(attr.st_uid)") }
+                if toSet & FUSE_SET_ATTR_GID != 0 { what.append("gid \(attr.st_gid)") }
+                guard record(caller.event(.setattr, .allowed, path: path, label: label, detail: what.joined(separator: ", "))) else {
+                    return reply(req, EIO)
+                }
             }
         }
         if toSet & FUSE_SET_ATTR_MODE != 0 {

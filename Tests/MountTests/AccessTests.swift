@@ -56,6 +56,11 @@ struct AccessTests {
         #expect(MountEnv.sh("echo more >> '\(m.path("finance/q3.txt"))'", as: "pfalice").status == 0)
         #expect(MountEnv.sh("cat '\(m.path("finance/q3.txt"))'", as: "pfalice").out == "numbers\nmore\n")
         #expect(m.ledger("--denied --event deny").count >= 3)
+        // Allowed changes of size and mode are rows too, written before the change is made.
+        #expect(m.ledger("--event setattr --user pfalice").contains { ($0["detail"] as? String)?.contains("mode 666") == true })
+        #expect(MountEnv.sh("truncate -s 3 '\(m.path("finance/q3.txt"))'", as: "pfalice").status == 0)
+        #expect(m.ledger("--event setattr --user pfalice").contains { ($0["detail"] as? String) == "size 3" })
+        #expect(MountEnv.sh("truncate -s 0 '\(m.path("finance/q3.txt"))'", as: "pfbob").status != 0)
     }
 
     @Test func cardNumberRaisesLabelAndMovesAreSticky() throws {
@@ -126,7 +131,7 @@ struct AccessTests {
     @Test func remountReadsEverythingBackAndBusyUnmountIsRefused() throws {
         let m = try MountedStore()
         let big = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
-        FileManager.default.createFile(atPath: m.dir + "/big.bin", contents: Data(big))
+        _ = FileManager.default.createFile(atPath: m.dir + "/big.bin", contents: Data(big))
         MountEnv.sh("cp '\(m.dir)/big.bin' '\(m.path("general/big.bin"))' && chmod 644 '\(m.path("general/big.bin"))'")
         MountEnv.sh("echo small > '\(m.path("finance/s.txt"))'", as: "pfalice")
         // An open file keeps the mount busy: a clear refusal, nothing lost.

@@ -7,13 +7,13 @@ struct IntegrityTests {
     @Test func corruptBlockFailsThatReadOnly() throws {
         let m = try MountedStore()
         let data = Data((0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 13) })
-        FileManager.default.createFile(atPath: m.dir + "/src", contents: data)
+        _ = FileManager.default.createFile(atPath: m.dir + "/src", contents: data)
         MountEnv.sh("cp '\(m.dir)/src' '\(m.path("general/a.bin"))' && cp '\(m.dir)/src' '\(m.path("general/b.bin"))'")
         // Flip one byte inside block 3 of a.bin in the store, then drop the kernel's cached pages.
         let backing = m.store + "/general/a.bin"
         var raw = Array(FileManager.default.contents(atPath: backing)!)
         raw[8192 + 4124 * 3 + 500] ^= 0x5A
-        FileManager.default.createFile(atPath: backing, contents: Data(raw))
+        _ = FileManager.default.createFile(atPath: backing, contents: Data(raw))
         #expect(m.unmount().status == 0)
         try m.mount()
         let r = MountEnv.sh("dd if='\(m.path("general/a.bin"))' of=/dev/null bs=4096 skip=3 count=1 2>&1")
