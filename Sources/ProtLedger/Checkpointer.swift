@@ -27,18 +27,12 @@ final class Checkpointer: @unchecked Sendable {
 
     /// Moves rows in chunks so appenders wait at most one chunk's transaction.
     func moveRecentRows() {
-        while true {
-            do {
-                try db.exec("BEGIN IMMEDIATE")
-                let st = try db.prepare("SELECT max(seq) FROM (SELECT seq FROM events_recent ORDER BY seq LIMIT 8192)")
-                guard try st.step(), let upTo = st.int(0) else { try db.exec("COMMIT"); return }
-                try db.exec("INSERT INTO events SELECT * FROM events_recent WHERE seq <= \(upTo); DELETE FROM events_recent WHERE seq <= \(upTo)")
-                try db.exec("COMMIT")
-            } catch {
-                try? db.exec("ROLLBACK")
-                return
-            }
-        }
+        while (try? db.writeTransaction({ () throws -> Bool in
+            let st = try db.prepare("SELECT max(seq) FROM (SELECT seq FROM events_recent ORDER BY seq LIMIT 8192)")
+            guard try st.step(), let upTo = st.int(0) else { return false }
+            try db.exec("INSERT INTO events SELECT * FROM events_recent WHERE seq <= \(upTo); DELETE FROM events_recent WHERE seq <= \(upTo)")
+            return true
+        })) == true {}
     }
 
     func stop() {

@@ -127,17 +127,12 @@ final class GroupCommitter: @unchecked Sendable {
 
     private func commit(_ batch: [Ticket]) -> Error? {
         do {
-            // IMMEDIATE takes the write lock before reading the head, so other processes appending to the
-            // same ledger (the CLI beside a mount) extend the chain instead of forking it.
-            try db.exec("BEGIN IMMEDIATE")
-            do {
-                lastTime = try Ledger.writeRows(batch.map(\.event), db: db, insert: insert, setMeta: setMeta, lastTime: lastTime) { i, seq in
+            // The head is read inside the write transaction, so other processes appending to the same
+            // ledger (the CLI beside a mount) extend the chain instead of forking it.
+            lastTime = try db.writeTransaction {
+                try Ledger.writeRows(batch.map(\.event), db: db, insert: insert, setMeta: setMeta, lastTime: lastTime) { i, seq in
                     batch[i].seq = seq
                 }
-                try db.exec("COMMIT")
-            } catch {
-                try? db.exec("ROLLBACK")
-                throw error
             }
             return nil
         } catch { return error }

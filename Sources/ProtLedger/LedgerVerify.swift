@@ -73,15 +73,13 @@ extension Ledger {
     public func prune(before: Int64, by actor: LedgerEvent) throws -> Int64 {
         // A connection of its own: the appender thread owns the transactions of the shared one.
         let conn = try Database(path: path)
-        try conn.exec("BEGIN IMMEDIATE")
-        do {
+        return try conn.writeTransaction {
             let st = try conn.prepare("SELECT seq, hash FROM all_events WHERE ts < ? ORDER BY seq DESC LIMIT 1")
             st.bind(1, before)
-            guard try st.step(), let seq = st.int(0), let hash = st.blob(1) else { try conn.exec("ROLLBACK"); return 0 }
-            let old = try { () throws -> Int64 in
-                let c = try conn.prepare("SELECT count(*) FROM all_events WHERE seq <= ?"); c.bind(1, seq)
-                return try c.step() ? c.int(0) ?? 0 : 0
-            }()
+            guard try st.step(), let seq = st.int(0), let hash = st.blob(1) else { return 0 }
+            let c = try conn.prepare("SELECT count(*) FROM all_events WHERE seq <= ?")
+            c.bind(1, seq)
+            let removed = try c.step() ? c.int(0) ?? 0 : 0
             for table in ["events", "events_recent"] {
                 let del = try conn.prepare("DELETE FROM \(table) WHERE seq <= ?"); del.bind(1, seq); try del.run()
             }
@@ -92,11 +90,7 @@ extension Ledger {
             row.kind = .prune
             row.detail = Self.pruneDetail(seq: seq, hash: hash)
             _ = try Ledger.writeRows([row], db: conn, insert: try conn.prepare(Ledger.insertSQL), setMeta: setMeta, lastTime: 0) { _, _ in }
-            try conn.exec("COMMIT")
-            return old
-        } catch {
-            try? conn.exec("ROLLBACK")
-            throw error
+            return removed
         }
     }
 }
@@ -106,15 +100,10 @@ extension Ledger {
     /// (bulk loads and benchmarks).
     public func appendBatch(_ events: [LedgerEvent]) throws {
         let conn = try Database(path: path)
-        try conn.exec("BEGIN IMMEDIATE")
-        do {
+        try conn.writeTransaction {
             let insert = try conn.prepare(Ledger.insertSQL.replacingOccurrences(of: "INTO events_recent(", with: "INTO events("))
             _ = try Ledger.writeRows(events, db: conn, insert: insert,
                                      setMeta: try conn.prepare(Ledger.setMetaSQL), lastTime: 0) { _, _ in }
-            try conn.exec("COMMIT")
-        } catch {
-            try? conn.exec("ROLLBACK")
-            throw error
         }
     }
 }

@@ -53,6 +53,20 @@ final class Database {
 
     func prepare(_ sql: String) throws -> Statement { try Statement(db: self, sql: sql) }
 
+    /// Runs `body` in a write transaction taken up front (BEGIN IMMEDIATE: other writers, in this process or
+    /// another, wait instead of forking the chain): committed if `body` returns, rolled back if it throws.
+    func writeTransaction<R>(_ body: () throws -> R) throws -> R {
+        try exec("BEGIN IMMEDIATE")
+        do {
+            let r = try body()
+            try exec("COMMIT")
+            return r
+        } catch {
+            try? exec("ROLLBACK")
+            throw error
+        }
+    }
+
     var lastError: SQLiteError { SQLiteError(code: sqlite3_errcode(handle), message: String(cString: sqlite3_errmsg(handle))) }
 }
 
@@ -81,7 +95,7 @@ final class Statement {
 
     func bind(_ i: Int32, blob v: [UInt8]?) {
         guard let v else { sqlite3_bind_null(stmt, i); return }
-        v.withUnsafeBytes { sqlite3_bind_blob(stmt, i, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(v.count), sqliteTransient) }
+        _ = v.withUnsafeBytes { sqlite3_bind_blob(stmt, i, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(v.count), sqliteTransient) }
     }
 
     /// Steps once: true when a row is available.

@@ -119,7 +119,7 @@ public struct Policy: Sendable, Equatable {
         for g in l.grants + extraGrants where g.grantee.matches(who, fileOwner: fileOwner) { r.formUnion(g.rights) }
         r = r.effective
         if let exp = l.expiry, let at = labeledAt, now >= exp.deadline(labeledAt: at) {
-            return r.contains(.owner) ? r : []
+            return r.afterExpiry
         }
         return r
     }

@@ -34,6 +34,9 @@ public struct Rights: OptionSet, Hashable, Sendable, CustomStringConvertible {
     /// `owner` implies every other right.
     public var effective: Rights { contains(.owner) ? .all : self }
 
+    /// What is left once content has expired: holders of `owner` keep everything, everyone else nothing.
+    public var afterExpiry: Rights { contains(.owner) ? self : [] }
+
     public var description: String {
         let parts = Rights.names.filter { contains($0.1) }.map(\.0)
         return parts.isEmpty ? "none" : parts.joined(separator: ",")

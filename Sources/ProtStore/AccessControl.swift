@@ -11,7 +11,7 @@ extension Store {
             return LabelGrant(grantee: grantee, rights: Rights(rawValue: g.rights))
         }
         let r = policy.rights(of: who, label: header.labelId, fileOwner: header.ownerUid, extraGrants: extra)
-        if let exp = header.expiry, now >= exp { return r.contains(.owner) ? r : [] }
+        if let exp = header.expiry, now >= exp { return r.afterExpiry }
         return r
     }
 }
