@@ -50,6 +50,11 @@ public final class Container: @unchecked Sendable {
 
     /// Opens an existing container: authenticates a header slot and checks that the final block belongs to it.
     public static func open(fd: Int32, keys: LabelKeyLookup) throws -> Container {
+        try openReporting(fd: fd, keys: keys).container
+    }
+
+    /// `open`, also returning what was wrong with a slot that was not used (for fsck).
+    static func openReporting(fd: Int32, keys: LabelKeyLookup) throws -> (container: Container, slotProblems: [String]) {
         let cipherSize = try FileIO.size(fd)
         var region = [UInt8](repeating: 0, count: Layout.headerSize)
         let got = try region.withUnsafeMutableBytes { try FileIO.preadFull(fd, $0, at: 0) }
@@ -57,13 +62,13 @@ public final class Container: @unchecked Sendable {
             throw ContainerError.notAContainer
         }
         guard let size = Layout.plaintextSize(ciphertextSize: cipherSize) else { throw ContainerError.invalidLength(cipherSize) }
-        let candidates = try authenticatedSlots(region, keys: keys).candidates
+        let (candidates, problems) = try authenticatedSlots(region, keys: keys)
         guard !candidates.isEmpty else { throw ContainerError.corruptHeader("no header slot authenticates") }
         let finalIndex = Layout.blockCount(plaintextSize: size) - 1
         for cand in candidates {
             let c = try Container(fd: fd, fields: cand.slot.fields, size: size, generation: cand.slot.generation,
                                   activeSlot: cand.index, headerMAC: cand.slot.mac, fileKey: cand.fileKey)
-            if (try? c.readBlock(finalIndex)) != nil { return c }
+            if (try? c.readBlock(finalIndex)) != nil { return (c, problems) }
         }
         throw ContainerError.tailMismatch(finalIndex)
     }

@@ -14,15 +14,12 @@ extension Container {
     public static func check(fd: Int32, keys: LabelKeyLookup) -> ContainerReport {
         var report = ContainerReport()
         let c: Container
-        do { c = try open(fd: fd, keys: keys) } catch {
+        do { (c, report.problems) = try openReporting(fd: fd, keys: keys) } catch {
             report.problems.append("\(error)")
             return report
         }
         report.label = c.fields.labelId
         report.plaintextSize = c.size
-        var region = [UInt8](repeating: 0, count: Layout.headerSize)
-        _ = try? region.withUnsafeMutableBytes { try FileIO.preadFull(fd, $0, at: 0) }
-        if let slots = try? authenticatedSlots(region, keys: keys) { report.problems += slots.problems }
         for idx in 0...c.finalIndex {
             do { _ = try c.lock.reading { try c.readBlock(idx) } } catch { report.badBlocks.append(idx) }
         }
