@@ -63,8 +63,7 @@ public enum MountSession {
 
     public static func isMounted(_ mountpoint: String) -> Bool {
         let target = URL(fileURLWithPath: mountpoint).standardizedFileURL.path
-        guard let mounts = try? String(contentsOfFile: "/proc/mounts", encoding: .utf8) else { return false }
-        return mounts.split(separator: "\n").contains { $0.split(separator: " ").dropFirst().first.map(String.init) == target }
+        return MountTable.entries().contains { $0.target == target }
     }
 
     /// Unmounts with fusermount3, falling back to umount2 for root.

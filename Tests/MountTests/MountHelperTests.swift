@@ -22,6 +22,8 @@ struct MountHelperTests {
         #expect(r.status == 0, "\(r.err)")
         #expect(MountEnv.sh("grep -q ' \(m.mnt) fuse.protfs ' /proc/mounts").status == 0)
         #expect(MountEnv.sh("echo ok > '\(m.path("general/helper.txt"))' && cat '\(m.path("general/helper.txt"))'").out == "ok\n")
+        // `protfs audit MOUNTPOINT` finds the store through the mount table.
+        #expect(MountEnv.sh("'\(MountEnv.binary)' audit '\(m.mnt)' --event create --format csv").out.contains("/general/helper.txt"))
         // The store's own metadata never shows through the mount.
         #expect(MountEnv.sh("ls -a '\(m.mnt)'").out.contains(".protfs") == false)
         #expect(MountEnv.sh("cat '\(m.mnt)/.protfs/config.json'").status != 0)
