@@ -122,11 +122,8 @@ final class Filesystem: @unchecked Sendable {
 
     func errnoFor(_ error: Error) -> Int32 {
         switch error {
-        case MountError.errno(_, let e): return e
-        case ContainerError.io(_, let e): return e
-        case let c as ContainerError where c.isIntegrityFailure: return EIO
-        case is ContainerError: return EIO
-        default: return EIO
+        case MountError.errno(_, let e), ContainerError.io(_, let e): return e
+        default: return EIO   // integrity failures included: never wrong bytes
         }
     }
 

@@ -39,7 +39,7 @@ struct PolicyCommand: ParsableCommand {
                     if let e = l.expiry {
                         switch e {
                         case .afterLabeling(let s): extra += " [expires \(s / 86_400)d after labeling]"
-                        case .on(let t): extra += " [expires \(EventFormatShim.date(t))]"
+                        case .on(let t): extra += " [expires \(EventFormat.isoTime(t * 1_000_000_000).prefix(10))]"
                         }
                     }
                     Out.line(String(repeating: "  ", count: depth + 1) + "\(l.id) (\(l.rank))\(extra)" + (grants.isEmpty ? "" : "  \(grants)"))
@@ -111,11 +111,5 @@ struct PolicyCommand: ParsableCommand {
             Out.line("who:     uid \(who.uid) gid \(who.gid) groups \(who.groups.map(String.init).joined(separator: ","))")
             Out.line("rights:  \(rights) (as the file's creator: \(ownerRights))")
         }
-    }
-}
-
-enum EventFormatShim {
-    static func date(_ epochSeconds: Int64) -> String {
-        String(EventFormat.isoTime(epochSeconds * 1_000_000_000).prefix(10))
     }
 }
