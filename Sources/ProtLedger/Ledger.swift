@@ -45,6 +45,14 @@ public final class Ledger: @unchecked Sendable {
 
     deinit { committer?.stop(); checkpointer?.stop() }
 
+    /// Opens, creates the schema and closes without starting threads: a daemon checks its ledger before it
+    /// forks, so a ledger it could not open fails the mount command instead of a detached daemon.
+    public static func preflight(path: String) throws {
+        let db = try Database(path: path, readOnly: false)
+        try db.exec("PRAGMA journal_mode=WAL")
+        try db.exec(schema)
+    }
+
     /// Flushes pending appends and stops the writer; further appends fail.
     public func close() {
         committer?.stop(); committer = nil

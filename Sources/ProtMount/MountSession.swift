@@ -24,6 +24,8 @@ public enum MountSession {
             throw MountError.usage("mountpoint \(options.mountpoint) is not a directory")
         }
         if isMounted(options.mountpoint) { throw MountError.usage("\(options.mountpoint) is already mounted") }
+        let ledgerPath = options.ledgerPath ?? Store.ledgerPath(store.root)
+        try Ledger.preflight(path: ledgerPath)
         var rl = rlimit()
         if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl) == 0 { rl.rlim_cur = rl.rlim_max; setrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl) }
 
@@ -46,7 +48,11 @@ public enum MountSession {
         // Fork before any thread exists: the ledger's writer thread starts in the daemon only.
         fuse_daemonize(options.foreground ? 1 : 0)
 
-        let ledger = try Ledger(path: options.ledgerPath ?? Store.ledgerPath(store.root))
+        // libfuse's handler only sets a flag and relies on the signal interrupting a FUSE thread's read() or the
+        // loop's sem_wait(); delivered to a ledger thread it would be lost until the next request. Threads
+        // created from here inherit the blocked mask; the loop's own threads are created after it is lifted.
+        setExitSignals(blocked: true)
+        let ledger = try Ledger(path: ledgerPath)
         defer { ledger.close() }
         let fs = try Filesystem(store: store, ledger: ledger, log: log)
         mounted = fs
@@ -54,11 +60,19 @@ public enum MountSession {
                                       gid: Int64(getgid()), pid: Int64(getpid()), process: "protfs",
                                       path: Array(options.mountpoint.utf8), detail: "policy '\(store.policy.name)'"))
         log.info("mounted \(store.root) on \(options.mountpoint)")
+        setExitSignals(blocked: false)
         let r = protfs_session_loop_mt(se, options.threads)
         _ = try? ledger.append(LedgerEvent(kind: .unmount, outcome: .allowed, uid: Int64(getuid()), user: userName(uid: getuid()),
                                        gid: Int64(getgid()), pid: Int64(getpid()), process: "protfs",
                                        path: Array(options.mountpoint.utf8), detail: r > 0 ? "signal \(r)" : nil))
         log.info("unmounted \(options.mountpoint)")
+    }
+
+    private static func setExitSignals(blocked: Bool) {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, s) }
+        pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &set, nil)
     }
 
     public static func isMounted(_ mountpoint: String) -> Bool {

@@ -42,6 +42,18 @@ struct MountHelperTests {
         r = MountEnv.sh("'\(MountEnv.binary)' mount '\(m.store)' '\(m.dir)/mnt2' --passphrase-file '\(m.dir)/wrong'")
         #expect(r.status == 1 && r.err.contains("wrong passphrase"), "\(r.err)")
         #expect(MountEnv.sh("grep -q '\(m.dir)/mnt2' /proc/mounts").status != 0)
+        // A ledger the daemon could not open fails the command, not a detached daemon.
+        r = MountEnv.sh("'\(MountEnv.binary)' mount '\(m.store)' '\(m.dir)/mnt2' --passphrase-file '\(m.pw)' --ledger /nonexistent/dir/l.db")
+        #expect(r.status == 1 && !r.err.isEmpty, "\(r.err)")
+        #expect(MountEnv.sh("grep -q '\(m.dir)/mnt2' /proc/mounts").status != 0)
+    }
+
+    /// The daemon runs from /: relative store and mountpoint paths must still work.
+    @Test func relativePathsMount() throws {
+        let m = try MountedStore()
+        #expect(m.unmount().status == 0)
+        let r = MountEnv.sh("cd '\(m.dir)' && '\(MountEnv.binary)' mount store mnt --passphrase-file pw && echo hi > mnt/general/r.txt && cat mnt/general/r.txt")
+        #expect(r.status == 0 && r.out == "hi\n", "\(r.err)")
     }
 }
 

@@ -23,7 +23,8 @@ struct MountCommand: ParsableCommand {
     @OptionGroup var credentials: CredentialOptions
 
     func run() throws {
-        let s = try credentials.unlock(store)
+        // The daemon runs from /: every path it keeps must be absolute.
+        let s = try credentials.unlock(Actor.absolute(store))
         let logger: Logger
         if foreground {
             logger = Logger(label: "protfs") { StreamLogHandler.standardError(label: $0) }
@@ -33,7 +34,7 @@ struct MountCommand: ParsableCommand {
         }
         var options = MountSession.Options(mountpoint: Actor.absolute(mountpoint))
         options.foreground = foreground
-        options.ledgerPath = ledger
+        options.ledgerPath = ledger.map(Actor.absolute)
         options.fuseOptions = o.flatMap { $0.split(separator: ",").map(String.init) }
         options.threads = threads
         try MountSession.run(store: s, options: options, log: logger)
