@@ -219,6 +219,10 @@ public final class Container: @unchecked Sendable {
         try lock.writing {
             precondition(newFields.fileId == fileId, "a header rewrite keeps the file id")
             let finalPlain = try readBlock(finalIndex)
+            // A relabel is metadata: the content's times stay what they were (ctime records the change).
+            var before = stat()
+            let haveTimes = fstat(fd, &before) == 0
+            defer { if haveTimes { let ts = [before.st_atim, before.st_mtim]; futimens(fd, ts) } }
             let wrapped = try Self.wrap(fileKey, fields: newFields, kek: kek)
             let (image, mac) = try Self.slotImage(fields: newFields, wrappedKey: wrapped, generation: generation + 1, fileKey: fileKey)
             let slot = 1 - activeSlot

@@ -141,10 +141,17 @@ extension Filesystem {
         do { try h.file.container.sync(); reply(req, 0) } catch { reply(req, errnoFor(error)) }
     }
 
+    /// Each close(2) of a descriptor: the label is settled before it returns.
+    func flush(_ req: fuse_req_t?, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        let h = Self.handle(fi.pointee.fh)
+        if h.takeUnclassifiedWrites() { classifyAfterWrite(h) }
+        reply(req, 0)
+    }
+
     func release(_ req: fuse_req_t?, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         let um = Unmanaged<Handle>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fi.pointee.fh))!)
         let h = um.takeUnretainedValue()
-        if h.wrote { classifyAfterWrite(h) }
+        if h.takeUnclassifiedWrites() { classifyAfterWrite(h) }
         // A close gates no access: queued, committed with the next batch, in order.
         let row = h.caller.event(.close, .allowed, path: h.path, label: h.file.container.fields.labelId, detail: nil)
             .withBytes(read: h.bytesRead, written: h.bytesWritten)

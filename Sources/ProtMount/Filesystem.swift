@@ -198,6 +198,17 @@ final class Filesystem: @unchecked Sendable {
             let uid = toSet & FUSE_SET_ATTR_UID != 0 ? attr.st_uid : uid_t.max
             let gid = toSet & FUSE_SET_ATTR_GID != 0 ? attr.st_gid : gid_t.max
             guard fchownat(node.fd, "", uid, gid, atEmptyPath | AT_SYMLINK_NOFOLLOW) == 0 else { return reply(req, errno) }
+            // The `owner` grantee follows the file's owner: a chown (by a holder of `owner`) hands it over.
+            if node.isRegular && toSet & FUSE_SET_ATTR_UID != 0 {
+                do {
+                    try withOpenFile(node) { file in
+                        var f = file.container.fields
+                        guard f.ownerUid != uid else { return }
+                        f.ownerUid = uid
+                        try file.container.rewriteHeader(f, kek: try store.labelKey(f.labelId, version: f.labelKeyVersion))
+                    }
+                } catch { return reply(req, errnoFor(error)) }
+            }
         }
         if toSet & FUSE_SET_ATTR_SIZE != 0 {
             do {

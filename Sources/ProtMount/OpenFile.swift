@@ -50,10 +50,22 @@ final class Handle: @unchecked Sendable {
 
     /// Detector counts for what this handle wrote, if the stream covered the whole file.
     func streamedCounts(fileSize: UInt64) -> [String: Int]? {
-        lock.locked { (scanner != nil && scanEnd == fileSize) ? scanner!.finish() : nil }
+        lock.locked {
+            defer { scanner = nil }   // finished: any later pass rescans the whole file
+            return (scanner != nil && scanEnd == fileSize) ? scanner!.finish() : nil
+        }
     }
 
-    var wrote: Bool { lock.locked { bytesWritten > 0 } }
+    private var classifiedAt: Int64 = 0
+    /// True once per run of writes: the label is judged at the close (flush) that follows writes, so it is
+    /// final when close(2) returns, and again at release for writes that came after the last flush.
+    func takeUnclassifiedWrites() -> Bool {
+        lock.locked {
+            guard bytesWritten != classifiedAt else { return false }
+            classifiedAt = bytesWritten
+            return true
+        }
+    }
 }
 
 /// An open directory: a DIR stream over a descriptor of its own.

@@ -8,6 +8,8 @@ import Foundation
 /// set (a relabel, value `LABEL` or `LABEL|justification`) by holders of `owner`. Others pass through.
 extension Filesystem {
     static let labelXattr = "user.protfs.label"
+    /// How the label was set (folder, auto, manual). Answered but not listed, so copies do not carry it.
+    static let methodXattr = "user.protfs.method"
 
     func replyXattr(_ req: fuse_req_t?, _ bytes: [UInt8], _ size: Int) {
         if size == 0 { fuse_reply_xattr(req, bytes.count); return }
@@ -17,11 +19,11 @@ extension Filesystem {
 
     func getxattr(_ req: fuse_req_t?, _ ino: UInt64, _ name: String, _ size: Int) {
         guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
-        if name == Self.labelXattr {
+        if name == Self.labelXattr || name == Self.methodXattr {
             guard node.isRegular else { return reply(req, ENODATA) }
             do {
                 guard let f = try header(of: node) else { return reply(req, ENODATA) }
-                return replyXattr(req, Array(f.labelId.utf8), size)
+                return replyXattr(req, Array((name == Self.labelXattr ? f.labelId : f.method.description).utf8), size)
             } catch { return reply(req, integrityFailure(nil, path: sharePath(node), label: nil, error)) }
         }
         guard node.isRegular || node.isDirectory else { return reply(req, ENOTSUP) }
@@ -56,6 +58,7 @@ extension Filesystem {
             guard let label = parts.first, !label.isEmpty else { return reply(req, EINVAL) }
             return reply(req, manualRelabel(node, to: label, justification: parts.count > 1 ? parts[1] : nil, caller: caller))
         }
+        if name == Self.methodXattr { return reply(req, EPERM) }
         guard node.isRegular || node.isDirectory else { return reply(req, ENOTSUP) }
         if let e = requireEdit(node, caller, .setxattr) { return reply(req, e) }
         guard CFuse3.setxattr(node.procPath, name, value.baseAddress, value.count, flags) == 0 else { return reply(req, errno) }
@@ -65,7 +68,7 @@ extension Filesystem {
 
     func removexattr(_ req: fuse_req_t?, _ ino: UInt64, _ name: String) {
         guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
-        if name == Self.labelXattr { return reply(req, EPERM) }
+        if name == Self.labelXattr || name == Self.methodXattr { return reply(req, EPERM) }
         guard node.isRegular || node.isDirectory else { return reply(req, ENOTSUP) }
         let caller = Caller(req)
         if let e = requireEdit(node, caller, .setxattr) { return reply(req, e) }

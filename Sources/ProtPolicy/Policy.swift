@@ -57,6 +57,9 @@ public struct Policy: Sendable, Equatable {
         return DetectorDefinition.builtins.filter { used.contains($0.id) } + customDetectors.filter { used.contains($0.id) }
     }
 
+    /// Every built-in and custom detector, for discovery (`protfs scan` reports all sensitive-info counts).
+    public var allDetectorDefinitions: [DetectorDefinition] { DetectorDefinition.builtins + customDetectors }
+
     /// The label a path gets from folder rules alone, and the rule that decided it (nil: the share default).
     public func folderLabel(for path: String) -> (label: String, rule: FolderRule?) {
         var best: FolderRule?

@@ -12,7 +12,8 @@ struct Protfs: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [InitCommand.self, PasswdCommand.self, InfoCommand.self, ProtectCommand.self, UnprotectCommand.self,
-                      FsckCommand.self, MountCommand.self, UnmountCommand.self, LabelCommand.self, PolicyCommand.self, AuditCommand.self, ReportCommand.self, BenchCommand.self,
+                      FsckCommand.self, MountCommand.self, UnmountCommand.self, StatusCommand.self,
+                      ScanCommand.self, ImportCommand.self, LabelCommand.self, PolicyCommand.self, AuditCommand.self, ReportCommand.self, BenchCommand.self,
                       DebugCommand.self]
     )
 

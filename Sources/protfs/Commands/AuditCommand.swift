@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProtLedger
+import ProtPolicy
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -90,7 +91,10 @@ struct AuditCommand: ParsableCommand {
         @OptionGroup var location: LedgerLocation
 
         func run() throws {
-            let v = try location.open(readOnly: true).verify()
+            let ledger = try location.open(readOnly: true)
+            let v = try ledger.verify()
+            VerificationRecord(time: EventFormat.isoTime(currentTimeNanos()), rows: v.rowsChecked, intact: v.isIntact,
+                               firstBroken: v.firstBroken).save(forLedger: ledger.path)
             if let seq = v.firstBroken {
                 Out.line("ledger chain BROKEN at seq \(seq): \(v.reason ?? "")")
                 throw ExitCode.failure

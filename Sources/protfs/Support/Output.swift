@@ -24,7 +24,7 @@ enum Out {
     static func warn(_ s: String) { FileHandle.standardError.write(Data("protfs: \(s)\n".utf8)) }
 
     static func json(_ object: Any) {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         write(Array(data) + [0x0A])
     }
 

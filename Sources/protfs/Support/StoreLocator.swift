@@ -6,7 +6,7 @@ import ProtStore
 enum StoreLocator {
     static func resolve(_ arg: String) throws -> String {
         if FileManager.default.fileExists(atPath: Store.configPath(arg)) { return arg }
-        let target = (arg as NSString).standardizingPath
+        let target = Actor.absolute(arg)
         for m in MountTable.entries() where (m.type == "fuse.protfs" || m.type == "fuse") && m.target == target {
             if FileManager.default.fileExists(atPath: Store.configPath(m.source)) { return m.source }
         }

@@ -1,0 +1,26 @@
+import Glibc
+
+/// What can be read from a container without keys: the label, key version and labeling method of the
+/// newest header slot that parses. Unauthenticated, so only for overviews (`protfs status`): a tampered
+/// header can say anything here, and every access through the mount checks the MAC before use.
+public struct HeaderPeek: Sendable {
+    public var labelId: String
+    public var labelKeyVersion: UInt32
+    public var method: LabelingMethod
+    public var plaintextSize: UInt64?
+}
+
+extension Container {
+    public static func peek(fd: Int32) -> HeaderPeek? {
+        var region = [UInt8](repeating: 0, count: Layout.headerSize)
+        guard let n = try? region.withUnsafeMutableBytes({ try FileIO.preadFull(fd, $0, at: 0) }), n == Layout.headerSize else { return nil }
+        var best: HeaderSlot?
+        for i in 0..<Layout.slotCount {
+            let slot = Array(region[(i * Layout.slotSize)..<((i + 1) * Layout.slotSize)])
+            if let parsed = try? HeaderSlot.parse(slot), parsed.slot.generation >= (best?.generation ?? 0) { best = parsed.slot }
+        }
+        guard let b = best else { return nil }
+        let size = (try? FileIO.size(fd)).flatMap { Layout.plaintextSize(ciphertextSize: $0) }
+        return HeaderPeek(labelId: b.fields.labelId, labelKeyVersion: b.fields.labelKeyVersion, method: b.fields.method, plaintextSize: size)
+    }
+}
