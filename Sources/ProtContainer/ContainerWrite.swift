@@ -45,6 +45,15 @@ extension Container {
         let newFinal = Layout.blockCount(plaintextSize: newSize) - 1
         let first = newSize > oldSize ? min(offset / B, oldFinal) : offset / B
         let last = newSize > oldSize ? newFinal : (end - 1) / B
+        // A growing write reseals the old final block as an ordinary one: keep its sealed bytes, so a write
+        // that fails half-way (ENOSPC) can put the container back as it was instead of leaving no final block.
+        let oldCipherSize = Layout.ciphertextSize(plaintextSize: oldSize)
+        var oldFinalSealed: [UInt8] = []
+        if newSize > oldSize {
+            oldFinalSealed = [UInt8](repeating: 0, count: Int(oldCipherSize - UInt64(Layout.blockOffset(oldFinal))))
+            let n = try oldFinalSealed.withUnsafeMutableBytes { try FileIO.preadFull(fd, $0, at: Layout.blockOffset(oldFinal)) }
+            guard n == oldFinalSealed.count else { throw ContainerError.invalidLength(oldCipherSize) }
+        }
 
         var batchStart = first
         while batchStart <= last {
@@ -85,8 +94,13 @@ extension Container {
             do {
                 try out.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(batchStart)) }
             } catch {
-                // Keep the in-memory size honest about what reached the disk.
-                if let s = try? FileIO.size(fd), let p = Layout.plaintextSize(ciphertextSize: s) { plaintextSize = p }
+                if !oldFinalSealed.isEmpty, (try? FileIO.truncate(fd, oldCipherSize)) != nil,
+                   (try? oldFinalSealed.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(oldFinal)) }) != nil {
+                    plaintextSize = oldSize
+                } else if let s = try? FileIO.size(fd), let p = Layout.plaintextSize(ciphertextSize: s) {
+                    // Keep the in-memory size honest about what reached the disk.
+                    plaintextSize = p
+                }
                 throw error
             }
             batchStart = batchEnd + 1

@@ -2,12 +2,16 @@ import CSQLite
 import Foundation
 import ProtCrypto
 
-/// Batches concurrent appends into one transaction on a dedicated writer thread. Each caller returns only
-/// when its own row is committed, so "no access is granted before its row is committed" costs one commit
-/// per batch, not per access.
+/// Batches appends into one transaction on a dedicated writer thread. `append` returns only when its own
+/// row is committed (one commit per batch of concurrent callers). `enqueue` returns at once: its rows wait
+/// at most `writeBehind` for company, so a stream of single operations costs one commit per window instead
+/// of one per row. A failed commit keeps the queued rows and retries; until one succeeds every call throws,
+/// so the mount fails closed instead of going on unrecorded.
 final class GroupCommitter: @unchecked Sendable {
     final class Ticket {
-        let event: LedgerEvent
+        var event: LedgerEvent
+        /// A flush marker: committed with the rows before it, writes nothing itself.
+        var isBarrier = false
         var seq: Int64 = 0
         var error: Error?
         /// Each caller sleeps on its own semaphore, so a commit wakes exactly the callers it served.
@@ -21,10 +25,15 @@ final class GroupCommitter: @unchecked Sendable {
 
     static let capacity = 8192
     static let maxBatch = 4096
+    /// How long queued rows may wait for a commit when no caller is waiting for one.
+    static let writeBehind: DispatchTimeInterval = .milliseconds(10)
+    static let retryDelay: useconds_t = 100_000
 
     private let db: Database
     private let lock = NSLock()
     private var queue: [Ticket] = []
+    private var waitersQueued = 0
+    private var failure: Error?
     private var stopping = false
     private let work = DispatchSemaphore(value: 0)
     /// Callers waiting for room when the queue is full.
@@ -43,15 +52,24 @@ final class GroupCommitter: @unchecked Sendable {
         t.start()
     }
 
-    /// Queues a row without waiting for its commit (rows that gate no access, such as close).
+    /// Queues a row without waiting for its commit; throws while commits are failing.
     func enqueue(_ e: LedgerEvent) throws {
         let t = Ticket(e)
         t.waits = false
         _ = try submit(t)
     }
 
-    func append(_ e: LedgerEvent) throws -> Int64 {
-        let t = try submit(Ticket(e))
+    /// Returns once every row queued before the call is committed.
+    func flush() throws {
+        let t = Ticket(LedgerEvent(kind: .close, outcome: .allowed))
+        t.isBarrier = true
+        _ = try append(t)
+    }
+
+    func append(_ e: LedgerEvent) throws -> Int64 { try append(Ticket(e)) }
+
+    private func append(_ ticket: Ticket) throws -> Int64 {
+        let t = try submit(ticket)
         t.committed.wait()
         t.next?.committed.signal()
         if let err = t.error { throw err }
@@ -63,15 +81,19 @@ final class GroupCommitter: @unchecked Sendable {
         while true {
             lock.lock()
             if stopping { lock.unlock(); room.unlock(); throw LedgerError.closed }
+            if let failure, !t.isBarrier { lock.unlock(); room.unlock(); throw failure }
             if queue.count < Self.capacity { break }
             lock.unlock()
             room.wait()
         }
         room.unlock()
         let wasEmpty = queue.isEmpty
+        if t.event.time == 0 { t.event.time = currentTimeNanos() }   // the time of the event, not of its commit
         queue.append(t)
+        if t.waits { waitersQueued += 1 }
         lock.unlock()
-        if wasEmpty { work.signal() }
+        // A waiting caller cuts the write-behind window short.
+        if wasEmpty || t.waits { work.signal() }
         return t
     }
 
@@ -91,6 +113,7 @@ final class GroupCommitter: @unchecked Sendable {
         while true {
             work.wait()
             while true {
+                lingerForCompany()
                 // With several appenders active, wait a moment for their rows so one commit serves them all
                 // (group commit delay); a lone appender is never delayed.
                 var lingered = 0
@@ -109,11 +132,20 @@ final class GroupCommitter: @unchecked Sendable {
                 }
                 let batch = Array(queue.prefix(Self.maxBatch))
                 queue.removeFirst(batch.count)
+                waitersQueued -= batch.filter(\.waits).count
                 lock.unlock()
                 lastBatch = max(batch.count, lastBatch - 1)
                 room.lock(); room.broadcast(); room.unlock()
 
                 let err = commit(batch)
+                lock.lock()
+                failure = err
+                if err != nil && !stopping {
+                    // Rows nobody waits for are kept, in order, for the retry.
+                    queue.insert(contentsOf: batch.filter { !$0.waits && !$0.isBarrier }, at: 0)
+                }
+                lock.unlock()
+                if err != nil { usleep(Self.retryDelay) }
                 // Only callers that wait are chained; rows queued without waiting need no wake-up.
                 let waiting = batch.filter(\.waits)
                 for (i, t) in waiting.enumerated() {
@@ -125,7 +157,20 @@ final class GroupCommitter: @unchecked Sendable {
         }
     }
 
-    private func commit(_ batch: [Ticket]) -> Error? {
+    /// While only write-behind rows are queued, wait (up to `writeBehind`) for more to share their commit.
+    private func lingerForCompany() {
+        let deadline = DispatchTime.now() + Self.writeBehind
+        while true {
+            lock.lock()
+            let idle = queue.isEmpty || waitersQueued > 0 || stopping || queue.count >= Self.maxBatch
+            lock.unlock()
+            if idle || work.wait(timeout: deadline) == .timedOut { return }
+        }
+    }
+
+    private func commit(_ all: [Ticket]) -> Error? {
+        let batch = all.filter { !$0.isBarrier }
+        if batch.isEmpty { return nil }
         do {
             // The head is read inside the write transaction, so other processes appending to the same
             // ledger (the CLI beside a mount) extend the chain instead of forking it.
@@ -165,7 +210,7 @@ extension Ledger {
         for (i, event) in events.enumerated() {
             var e = event
             seq += 1
-            time = max(time, currentTimeNanos())
+            time = max(time, e.time > 0 ? e.time : currentTimeNanos())
             e.seq = seq; e.time = time; e.prevHash = prev
             e.hash = ChainHash.hash(e, prev: prev)
             insert.reset()

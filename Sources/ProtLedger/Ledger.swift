@@ -90,6 +90,12 @@ public final class Ledger: @unchecked Sendable {
         try committer.enqueue(event)
     }
 
+    /// Returns once every row queued so far (also by `appendLater`) is committed.
+    public func flush() throws {
+        guard let committer else { throw LedgerError.closed }
+        try committer.flush()
+    }
+
     /// Appends one row and returns its sequence number once the row is committed.
     /// Concurrent callers share one transaction; a full queue makes callers wait, it never drops rows.
     @discardableResult

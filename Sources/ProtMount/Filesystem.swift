@@ -19,9 +19,12 @@ final class Filesystem: @unchecked Sendable {
     let attrTimeout = 1.0
     /// Compiled once: every file written gets a scanner over these tables.
     let detectors: DetectorSet
+    /// Each operation waits for its row's commit (`--ledger-sync`) instead of the write-behind window.
+    let syncLedger: Bool
 
-    init(store: Store, ledger: Ledger, log: Logger) throws {
+    init(store: Store, ledger: Ledger, syncLedger: Bool = false, log: Logger) throws {
         self.store = store
+        self.syncLedger = syncLedger
         self.ledger = ledger
         self.log = log
         rootPath = URL(fileURLWithPath: store.root).resolvingSymlinksInPath().path
@@ -81,7 +84,10 @@ final class Filesystem: @unchecked Sendable {
     /// access must not be granted.
     @discardableResult
     func record(_ e: LedgerEvent) -> Bool {
-        do { try ledger.append(e); return true } catch {
+        do {
+            if syncLedger { try ledger.append(e) } else { try ledger.appendLater(e) }
+            return true
+        } catch {
             log.error("ledger append failed: \(error)")
             return false
         }

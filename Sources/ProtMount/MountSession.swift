@@ -13,6 +13,7 @@ public enum MountSession {
         public var ledgerPath: String?
         public var fuseOptions: [String] = []
         public var threads: UInt32 = 8
+        public var syncLedger = false
         public init(mountpoint: String) { self.mountpoint = mountpoint }
     }
 
@@ -54,7 +55,7 @@ public enum MountSession {
         setExitSignals(blocked: true)
         let ledger = try Ledger(path: ledgerPath)
         defer { ledger.close() }
-        let fs = try Filesystem(store: store, ledger: ledger, log: log)
+        let fs = try Filesystem(store: store, ledger: ledger, syncLedger: options.syncLedger, log: log)
         mounted = fs
         try ledger.append(LedgerEvent(kind: .mount, outcome: .allowed, uid: Int64(getuid()), user: userName(uid: getuid()),
                                       gid: Int64(getgid()), pid: Int64(getpid()), process: "protfs",

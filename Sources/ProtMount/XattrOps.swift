@@ -19,6 +19,10 @@ extension Filesystem {
 
     func getxattr(_ req: fuse_req_t?, _ ino: UInt64, _ name: String, _ size: Int) {
         guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
+        if name == LedgerFlush.xattr && node === inodes.root {
+            do { try ledger.flush() } catch { return reply(req, EIO) }
+            return replyXattr(req, Array("committed".utf8), size)
+        }
         if name == Self.labelXattr || name == Self.methodXattr {
             guard node.isRegular else { return reply(req, ENODATA) }
             do {

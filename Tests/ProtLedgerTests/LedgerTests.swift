@@ -31,6 +31,26 @@ func sqlite3(_ db: String, _ sql: String) throws {
 }
 
 @Suite struct LedgerTests {
+    /// Write-behind rows are committed within the window without anyone asking, in order, with the times
+    /// of their events; flush returns only when all of them are.
+    @Test func writeBehindRowsCommitInOrderAndFlushWaitsForThem() throws {
+        let t = TempLedger()
+        let ledger = try Ledger(path: t.path)
+        let before = currentTimeNanos()
+        try ledger.appendLater(event(0))
+        let reader = try Ledger(path: t.path, readOnly: true)
+        var waited = 0
+        while reader.rowCount == 0 && waited < 2000 { usleep(1000); waited += 1 }
+        #expect(reader.rowCount == 1, "a lone write-behind row was not committed within 2 s")
+        for i in 1..<3000 { try ledger.appendLater(event(i)) }
+        try ledger.flush()
+        #expect(reader.rowCount == 3000)
+        let rows = try reader.query(LedgerFilter())
+        #expect(rows.map(\.pid) == (0..<3000).map { Int64($0) })
+        #expect(rows.first!.time >= before && rows.first!.time < before + 1_000_000_000)
+        #expect(try reader.verify().isIntact)
+    }
+
     @Test func sixteenConcurrentAppendersLoseNothing() async throws {
         let t = TempLedger()
         let ledger = try Ledger(path: t.path)

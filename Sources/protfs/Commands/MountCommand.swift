@@ -19,6 +19,8 @@ struct MountCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Stay in the foreground.") var foreground = false
     @Option(help: "Ledger file (default STORE/.protfs/ledger.db).") var ledger: String?
     @Option(name: .short, help: "Extra FUSE mount options, comma-separated (e.g. ro).") var o: [String] = []
+    @Flag(help: "Each operation waits for its ledger row to be committed (slower; default: rows are committed within 10 ms, in order).")
+    var ledgerSync = false
     @Option(help: ArgumentHelp("FUSE worker threads.", visibility: .hidden)) var threads: UInt32 = 8
     @OptionGroup var credentials: CredentialOptions
 
@@ -37,6 +39,7 @@ struct MountCommand: ParsableCommand {
         options.ledgerPath = ledger.map(Actor.absolute)
         options.fuseOptions = o.flatMap { $0.split(separator: ",").map(String.init) }
         options.threads = threads
+        options.syncLedger = ledgerSync
         try MountSession.run(store: s, options: options, log: logger)
     }
 }

@@ -38,7 +38,7 @@ struct StatusCommand: ParsableCommand {
             labels[h.labelId, default: LabelCount()].bytes += h.plaintextSize ?? 0
             labels[h.labelId, default: LabelCount()].versions.insert(h.labelKeyVersion)
         }
-        let ledgerPath = Store.ledgerPath(store)
+        let ledgerPath = try StoreLocator.ledgerPath(store: store, override: nil)
         let ledgerBytes = [ledgerPath, ledgerPath + "-wal"].reduce(UInt64(0)) { sum, p in
             var st = stat(); return sum + (stat(p, &st) == 0 ? UInt64(st.st_size) : 0)
         }

@@ -13,8 +13,13 @@ enum StoreLocator {
         throw StoreError.notAStore(arg)
     }
 
+    /// The store's ledger, after its mounts have committed their queued rows (so a reader sees every
+    /// operation that happened before it started).
     static func ledgerPath(store: String, override: String?) throws -> String {
+        let root = try? resolve(store)
+        if let root { LedgerFlush.request(store: Actor.absolute(root)) }
         if let override { return override }
-        return Store.ledgerPath(try resolve(store))
+        guard let root else { throw StoreError.notAStore(store) }
+        return Store.ledgerPath(root)
     }
 }

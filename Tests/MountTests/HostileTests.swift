@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+
+/// Full disks under the ledger and under the store: clear errors, fail closed, nothing stored is lost.
+@Suite(.serialized, .enabled(if: MountEnv.enabled, "needs root and /dev/fuse"))
+struct HostileTests {
+    /// Mounts a tmpfs of `size` at `dir` (removed by the returned closure).
+    static func tmpfs(_ dir: String, size: String) -> () -> Void {
+        mkdir(dir, 0o755)
+        let r = MountEnv.sh("mount -t tmpfs -o size=\(size) protfs-test '\(dir)'")
+        #expect(r.status == 0, "tmpfs: \(r.err)")
+        return { MountEnv.sh("umount -l '\(dir)'") }
+    }
+
+    /// A ledger that cannot commit makes the mount refuse operations (EIO) instead of going on unrecorded;
+    /// once space is back, the queued rows are committed and work resumes.
+    @Test func ledgerOnAFullDiskFailsClosedThenRecovers() throws {
+        let m = try MountedStore()
+        #expect(m.unmount().status == 0)
+        let ldir = m.dir + "/ledgerfs"
+        let cleanup = Self.tmpfs(ldir, size: "2m")
+        defer { cleanup() }
+        var r = MountEnv.sh("'\(MountEnv.binary)' mount '\(m.store)' '\(m.mnt)' --passphrase-file '\(m.pw)' --ledger '\(ldir)/ledger.db'")
+        #expect(r.status == 0, "\(r.err)")
+        MountEnv.sh("echo before > '\(m.path("general/before.txt"))'")
+        MountEnv.sh("dd if=/dev/zero of='\(ldir)/filler' bs=64k 2>/dev/null; sync")
+        var created: [Int] = [], refused = false
+        for i in 0..<200 where !refused {
+            r = MountEnv.sh("echo \(i) > '\(m.path("general/f\(i).txt"))'")
+            if r.status == 0 { created.append(i) } else { refused = true; #expect(r.err.contains("Input/output error"), "\(r.err)") }
+            usleep(20_000)
+        }
+        #expect(refused, "the mount kept accepting operations with a ledger that cannot commit")
+        MountEnv.sh("rm -f '\(ldir)/filler'")
+        var resumed = false
+        for _ in 0..<50 where !resumed {
+            usleep(100_000)
+            resumed = MountEnv.sh("echo after > '\(m.path("general/after.txt"))'").status == 0
+        }
+        #expect(resumed, "the mount did not recover once the ledger had space again")
+        let rows = MountEnv.sh("'\(MountEnv.binary)' audit '\(m.store)' --ledger '\(ldir)/ledger.db' --event create --limit 0 --format csv").out
+        for i in created { #expect(rows.contains("/general/f\(i).txt"), "no create row for f\(i), which was allowed") }
+        #expect(MountEnv.sh("'\(MountEnv.binary)' audit verify '\(m.store)' --ledger '\(ldir)/ledger.db'").status == 0)
+        #expect(MountEnv.sh("cat '\(m.path("general/before.txt"))'").out == "before\n")
+    }
+
+    /// A store on a full disk: the writer gets ENOSPC; what was stored before stays readable and fsck-clean.
+    @Test func storeOnAFullDiskGivesENOSPCAndKeepsEveryContainerReadable() throws {
+        let m = try MountedStore()
+        #expect(m.unmount().status == 0)
+        let small = m.dir + "/smallfs"
+        let cleanup = Self.tmpfs(small, size: "6m")
+        defer { cleanup() }
+        MountEnv.sh("cp -a '\(m.store)' '\(small)/store'")
+        var r = MountEnv.sh("'\(MountEnv.binary)' mount '\(small)/store' '\(m.mnt)' --passphrase-file '\(m.pw)' --ledger '\(m.dir)/ledger.db'")
+        #expect(r.status == 0, "\(r.err)")
+        MountEnv.sh("head -c 100000 /dev/urandom > '\(m.dir)/keep.bin' && cp '\(m.dir)/keep.bin' '\(m.path("general/keep.bin"))'")
+        r = MountEnv.sh("dd if=/dev/urandom of='\(m.path("general/big.bin"))' bs=64k count=200 conv=fsync")
+        #expect(r.status != 0 && r.err.contains("No space left on device"), "\(r.err)")
+        #expect(MountEnv.sh("cmp '\(m.dir)/keep.bin' '\(m.path("general/keep.bin"))'").status == 0)
+        // The file that hit the wall reads back to its last complete byte, without EIO.
+        r = MountEnv.sh("cat '\(m.path("general/big.bin"))' | wc -c")
+        #expect(r.status == 0 && (Int(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0, "\(r.err)")
+        MountEnv.sh("rm -f '\(m.path("general/big.bin"))'")
+        #expect(MountEnv.sh("echo fine > '\(m.path("general/after.txt"))' && cat '\(m.path("general/after.txt"))'").out == "fine\n")
+        #expect(MountEnv.sh("'\(MountEnv.binary)' unmount '\(m.mnt)'").status == 0)
+        r = MountEnv.sh("'\(MountEnv.binary)' fsck '\(small)/store' --passphrase-file '\(m.pw)'")
+        #expect(r.status == 0, "fsck: \(r.out) \(r.err)")
+        try m.mount()
+    }
+}
