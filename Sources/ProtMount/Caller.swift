@@ -9,26 +9,37 @@ struct Caller {
     let uid: UInt32
     let gid: UInt32
     let pid: Int32
-    let groups: [UInt32]
+    let identity: Identity
     /// Read at the request, while the process exists (a handle's close may come after it has exited).
     let processName: String
 
-    /// Supplementary groups come from /proc through libfuse; read only for requests that decide access.
     init(_ req: fuse_req_t?) {
         let ctx = fuse_req_ctx(req)!.pointee
         uid = ctx.uid; gid = ctx.gid; pid = ctx.pid
-        var buf = [gid_t](repeating: 0, count: 64)
-        var n = fuse_req_getgroups(req, 64, &buf)
-        if n > 64 {
-            buf = [gid_t](repeating: 0, count: Int(n))
-            n = fuse_req_getgroups(req, n, &buf)
-        }
-        groups = n > 0 ? Array(buf.prefix(Int(n))) : []
-        processName = FileManager.default.contents(atPath: "/proc/\(ctx.pid)/comm")
-            .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .newlines) } ?? "?"
+        // Supplementary groups cost a read of /proc/PID/status: done only when a group grant could change
+        // a decision. A process that is gone by then has none, which can only take rights away.
+        let pid = ctx.pid
+        identity = Identity(uid: ctx.uid, gid: ctx.gid) { Self.supplementaryGroups(pid) }
+        processName = Self.readProc(pid, "comm").map { String(decoding: $0.prefix { $0 != 0x0A }, as: UTF8.self) } ?? "?"
     }
 
-    var identity: Identity { Identity(uid: uid, gid: gid, groups: groups) }
+    static func supplementaryGroups(_ pid: Int32) -> [UInt32] {
+        guard let status = readProc(pid, "status", limit: 16384) else { return [] }
+        let key = Array("\nGroups:".utf8)
+        guard let start = status.firstRange(of: key)?.upperBound else { return [] }
+        let line = status[start...].prefix { $0 != 0x0A }
+        return line.split(separator: 0x20).compactMap { UInt32(String(decoding: $0.filter { $0 != 0x09 }, as: UTF8.self)) }
+    }
+
+    /// One small /proc file, read with three system calls.
+    static func readProc(_ pid: Int32, _ name: String, limit: Int = 256) -> [UInt8]? {
+        let fd = open("/proc/\(pid)/\(name)", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: limit)
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, limit) }
+        return n > 0 ? Array(buf.prefix(n)) : nil
+    }
 
     func event(_ kind: EventKind, _ outcome: Outcome, path: [UInt8]?, newPath: [UInt8]? = nil, label: String? = nil,
                previousLabel: String? = nil, detail: String? = nil) -> LedgerEvent {

@@ -1,14 +1,26 @@
+import Foundation
 import Glibc
 
 /// Who is asking: the caller of a filesystem operation or of a CLI command.
 public struct Identity: Sendable, Equatable {
     public var uid: UInt32
     public var gid: UInt32
-    public var groups: [UInt32]
+    private let supplementary: GroupList
+    /// Supplementary groups; read on first use when the identity was made with a loader (the mount reads
+    /// them from /proc only for decisions that a group grant could change).
+    public var groups: [UInt32] { supplementary.value }
 
     public init(uid: UInt32, gid: UInt32, groups: [UInt32] = []) {
-        self.uid = uid; self.gid = gid; self.groups = groups
+        self.uid = uid; self.gid = gid; supplementary = GroupList(groups)
     }
+
+    public init(uid: UInt32, gid: UInt32, loadGroups: @escaping @Sendable () -> [UInt32]) {
+        self.uid = uid; self.gid = gid; supplementary = GroupList(loadGroups)
+    }
+
+    public static func == (a: Identity, b: Identity) -> Bool { a.uid == b.uid && a.gid == b.gid && a.groups == b.groups }
+
+    public func isMember(of g: UInt32) -> Bool { g == gid || groups.contains(g) }
 
     /// The identity of this process.
     public static var current: Identity {
@@ -73,11 +85,11 @@ public enum Grantee: Hashable, Sendable, CustomStringConvertible {
         case .everyone: return true
         case .owner: return fileOwner == who.uid
         case .uid(let u): return u == who.uid
-        case .gid(let g): return who.allGroups.contains(g)
+        case .gid(let g): return who.isMember(of: g)
         case .user(let name): return NameCache.shared.uid(of: name) == who.uid
         case .group(let name):
             guard let g = NameCache.shared.gid(of: name) else { return false }
-            return who.allGroups.contains(g)
+            return who.isMember(of: g)
         }
     }
 
@@ -88,6 +100,25 @@ public enum Grantee: Hashable, Sendable, CustomStringConvertible {
         case .group(let n): return NameCache.shared.gid(of: n) != nil
         default: return true
         }
+    }
+}
+
+/// A group list, given or loaded once on first use.
+final class GroupList: @unchecked Sendable {
+    private var loaded: [UInt32]?
+    private let load: (@Sendable () -> [UInt32])?
+    private let lock = NSLock()
+
+    init(_ groups: [UInt32]) { loaded = groups; load = nil }
+    init(_ load: @escaping @Sendable () -> [UInt32]) { self.load = load }
+
+    var value: [UInt32] {
+        lock.lock()
+        defer { lock.unlock() }
+        if let loaded { return loaded }
+        let v = load?() ?? []
+        loaded = v
+        return v
     }
 }
 
