@@ -45,11 +45,14 @@ gocryptfs -q -init -extpass "echo pw" -scryptn 12 "$W/gc" >/dev/null
 gocryptfs -q -extpass "echo pw" "$W/gc" "$W/g"
 mkdir -p "$W/p/general"
 ti=$(tsec "$BIN" import "$W/tree" "$W/p/general/import")
-tc=$(tsec cp -a "$W/tree" "$W/p/general/cp")
+tc=$(tsec sh -c "cp -a '$W/tree' '$W/p/general/cp' 2>'$W/cp.err'")
+[ -s "$W/cp.err" ] && { echo "cp -a into protfs reported:"; head -5 "$W/cp.err"; }
 tg=$(tsec cp -a "$W/tree" "$W/g/cp")
 printf '%-34s %8s %9s\n' "import of the tree" "s" "MB/s"
 printf '%-34s %8.2f %9.0f\n' "protfs import -> protfs" "$ti" "$(echo "$BYTES / $ti / 1000000" | bc -l)"
 printf '%-34s %8.2f %9.0f\n' "cp -a -> protfs" "$tc" "$(echo "$BYTES / $tc / 1000000" | bc -l)"
 printf '%-34s %8.2f %9.0f\n' "cp -a -> gocryptfs" "$tg" "$(echo "$BYTES / $tg / 1000000" | bc -l)"
-diff -r "$W/tree" "$W/p/general/import" >/dev/null && echo "import verified: diff -r clean"
+for d in "$W/p/general/import" "$W/p/general/cp" "$W/g/cp"; do
+  if diff -r "$W/tree" "$d" >/dev/null 2>&1; then echo "verified: diff -r $d clean"; else echo "MISMATCH: $d differs from the tree"; fi
+done
 "$BIN" status "$W/p" | sed 's/^/  /'

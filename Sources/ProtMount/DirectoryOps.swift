@@ -40,10 +40,19 @@ extension Filesystem {
                     e.attr.st_mode = mode_t(ent.pointee.d_type) << 12
                     n = buf.withUnsafeMutableBufferPointer { fuse_add_direntry_plus(req, $0.baseAddress! + used, size - used, name, &e, off_t(next)) }
                 } else {
-                    guard case .success(let (node, st)) = entry(h.inode, name) else { h.offset = next; continue }
-                    e.ino = node.ino; e.attr = st; e.attr_timeout = attrTimeout; e.entry_timeout = attrTimeout
-                    n = buf.withUnsafeMutableBufferPointer { fuse_add_direntry_plus(req, $0.baseAddress! + used, size - used, name, &e, off_t(next)) }
-                    if n > size - used { inodes.forget(node.ino, 1) }
+                    switch entry(h.inode, name) {
+                    case .success(let (node, st)):
+                        e.ino = node.ino; e.attr = st; e.attr_timeout = attrTimeout; e.entry_timeout = attrTimeout
+                        n = buf.withUnsafeMutableBufferPointer { fuse_add_direntry_plus(req, $0.baseAddress! + used, size - used, name, &e, off_t(next)) }
+                        if n > size - used { inodes.forget(node.ino, 1) }
+                    case .failure(let err) where err.code == ENOENT:
+                        h.offset = next; continue   // removed since readdir saw it
+                    case .failure:
+                        // Listed without attributes (ino 0: the kernel looks it up later): a name is never dropped.
+                        e.attr.st_ino = UInt(ent.pointee.d_ino)
+                        e.attr.st_mode = mode_t(ent.pointee.d_type) << 12
+                        n = buf.withUnsafeMutableBufferPointer { fuse_add_direntry_plus(req, $0.baseAddress! + used, size - used, name, &e, off_t(next)) }
+                    }
                 }
             } else {
                 var st = stat()

@@ -28,7 +28,7 @@ extension Filesystem {
         guard granted.contains(.edit) else {
             return .failure(Errno(code: deny(caller, .create, path: path, label: label, needed: .edit, had: granted)))
         }
-        let fd = openat(parent.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777)
+        let fd = withDescriptor { openat(parent.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777) }
         guard fd >= 0 else { return .failure(Errno(code: errno)) }
         fchown(fd, caller.uid, caller.gid)
         do {
@@ -53,10 +53,17 @@ extension Filesystem {
         case .success(let m): made = m
         case .failure(let e): return reply(req, e.code)
         }
-        let pfd = openat(parent.fd, name, oPath | O_NOFOLLOW)
+        let pfd = withDescriptor { openat(parent.fd, name, oPath | O_NOFOLLOW) }
         var st = stat()
-        guard pfd >= 0, fstatat(pfd, "", &st, atEmptyPath) == 0 else { close(made.fd); return reply(req, EIO) }
-        let node = inodes.adopt(fd: pfd, st: st)
+        guard pfd >= 0, fstatat(pfd, "", &st, atEmptyPath) == 0 else {
+            // Out of descriptors (or worse): undo the create rather than leave a file the caller was told failed.
+            let e = pfd >= 0 ? EIO : errno
+            if pfd >= 0 { close(pfd) }
+            close(made.fd); unlinkat(parent.fd, name, 0)
+            record(caller.event(.unlink, .error, path: made.path, detail: "create undone: \(String(cString: strerror(e)))"))
+            return reply(req, e)
+        }
+        let node = inodes.adopt(fd: pfd, st: st, parent: parent.ino, name: name)
         let file = OpenFile(fd: made.fd, container: made.container)
         inodes.withLock { file.handles = 1; node.open = file }
         // The creator's rights, now that the file exists with the caller as owner.

@@ -19,6 +19,8 @@ final class Filesystem: @unchecked Sendable {
     let attrTimeout = 1.0
     /// Compiled once: every file written gets a scanner over these tables.
     let detectors: DetectorSet
+    /// Set once the session exists; asked for help when descriptors run out.
+    var reclaimer: InodeReclaimer?
     /// Each operation waits for its row's commit (`--ledger-sync`) instead of the write-behind window.
     let syncLedger: Bool
 
@@ -115,7 +117,7 @@ final class Filesystem: @unchecked Sendable {
         guard fstatat(node.fd, "", &st, atEmptyPath) == 0 else { throw MountError.errno("stat", errno) }
         let stamp = Self.stamp(st)
         if let c = inodes.withLock({ node.cachedHeader }), c.stamp == stamp { return c.fields }
-        let fd = Glibc.open(node.procPath, O_RDONLY)
+        let fd = withDescriptor { Glibc.open(node.procPath, O_RDONLY) }
         guard fd >= 0 else { throw MountError.errno("open", errno) }
         defer { close(fd) }
         let fields = try Container.open(fd: fd, keys: store.keyLookup).fields
@@ -146,15 +148,25 @@ final class Filesystem: @unchecked Sendable {
 
     struct Errno: Error { let code: Int32 }
 
+    /// Runs an open; when the daemon is out of descriptors, has cold inodes reclaimed and tries again.
+    func withDescriptor(_ open: () -> Int32) -> Int32 {
+        var fd = open()
+        for _ in 0..<5 where fd < 0 && errno == EMFILE {
+            reclaimer?.relieve()
+            fd = open()
+        }
+        return fd
+    }
+
     /// Opens a child with oPath and registers it (one lookup counted).
     func entry(_ parent: Inode, _ name: String) -> Result<(Inode, stat), Errno> {
-        let fd = openat(parent.fd, name, oPath | O_NOFOLLOW)
+        let fd = withDescriptor { openat(parent.fd, name, oPath | O_NOFOLLOW) }
         guard fd >= 0 else { return .failure(Errno(code: errno)) }
         var st = stat()
         guard fstatat(fd, "", &st, atEmptyPath | AT_SYMLINK_NOFOLLOW) == 0 else {
             let e = errno; close(fd); return .failure(Errno(code: e))
         }
-        let node = inodes.adopt(fd: fd, st: st)
+        let node = inodes.adopt(fd: fd, st: st, parent: parent.ino, name: name)
         return .success((node, present(st)))
     }
 
@@ -243,7 +255,7 @@ final class Filesystem: @unchecked Sendable {
     func acquire(_ node: Inode) throws -> OpenFile {
         try inodes.withLock {
             if let f = node.open { f.handles += 1; return f }
-            let fd = Glibc.open(node.procPath, O_RDWR)
+            let fd = Glibc.open(node.procPath, O_RDWR)   // under the table lock: no waiting for reclaim here
             guard fd >= 0 else { throw MountError.errno("open", errno) }
             do {
                 let c = try Container.open(fd: fd, keys: store.keyLookup)

@@ -13,6 +13,10 @@ final class Inode: @unchecked Sendable {
     let isDirectory: Bool
     let isRegular: Bool
     var nlookup: UInt64 = 0
+    /// Where the kernel last found it, and when it was last used: for asking the kernel to drop cold entries.
+    var parent: UInt64 = 0
+    var name = ""
+    var lastUsed: UInt64 = 0
     /// The decrypted view shared by every open handle of this file (one size, one writer lock).
     var open: OpenFile?
     /// The last header read from disk, with the backing file's change time and size when it was read:
@@ -35,6 +39,10 @@ final class InodeTable: @unchecked Sendable {
     private var byIno: [UInt64: Inode] = [:]
     private var byBacking: [BackingKey: Inode] = [:]
     private var next: UInt64 = 2
+    private var tick: UInt64 = 0
+    /// Past this many inodes, `onPressure` is called (the reclaimer's wake-up).
+    var pressureMark = Int.max
+    var onPressure: (() -> Void)?
 
     struct BackingKey: Hashable { let dev: UInt64; let ino: UInt64 }
 
@@ -49,24 +57,46 @@ final class InodeTable: @unchecked Sendable {
         byBacking[BackingKey(dev: root.dev, ino: root.backingIno)] = root
     }
 
-    func get(_ ino: UInt64) -> Inode? { lock.locked { byIno[ino] } }
-
-    /// Finds or adds the inode for a backing file just opened with oPath, counting one lookup.
-    /// Takes ownership of `fd` (closes it when the inode already exists).
-    func adopt(fd: Int32, st: stat) -> Inode {
+    func get(_ ino: UInt64) -> Inode? {
         lock.locked {
+            guard let node = byIno[ino] else { return nil }
+            tick += 1
+            node.lastUsed = tick
+            return node
+        }
+    }
+
+    var count: Int { lock.locked { byIno.count } }
+
+    /// Finds or adds the inode for a backing file just opened with oPath as `name` in `parent`, counting one
+    /// lookup. Takes ownership of `fd` (closes it when the inode already exists).
+    func adopt(fd: Int32, st: stat, parent: UInt64, name: String) -> Inode {
+        lock.locked {
+            tick += 1
             let key = BackingKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
             if let existing = byBacking[key] {
                 close(fd)
                 existing.nlookup += 1
+                existing.parent = parent; existing.name = name; existing.lastUsed = tick
                 return existing
             }
             let node = Inode(ino: next, fd: fd, st: st)
             next += 1
             node.nlookup = 1
+            node.parent = parent; node.name = name; node.lastUsed = tick
             byIno[node.ino] = node
             byBacking[key] = node
+            if byIno.count > pressureMark { onPressure?() }
             return node
+        }
+    }
+
+    /// The least recently used entries without open files, enough to bring the table down to `target`.
+    func coldEntries(above target: Int) -> [(parent: UInt64, name: String)] {
+        lock.locked {
+            guard byIno.count > target else { return [] }
+            let idle = byIno.values.filter { $0 !== root && $0.open == nil && !$0.name.isEmpty }
+            return idle.sorted { $0.lastUsed < $1.lastUsed }.prefix(byIno.count - target).map { ($0.parent, $0.name) }
         }
     }
 

@@ -27,8 +27,7 @@ public enum MountSession {
         if isMounted(options.mountpoint) { throw MountError.usage("\(options.mountpoint) is already mounted") }
         let ledgerPath = options.ledgerPath ?? Store.ledgerPath(store.root)
         try Ledger.preflight(path: ledgerPath)
-        var rl = rlimit()
-        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl) == 0 { rl.rlim_cur = rl.rlim_max; setrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl) }
+        raiseDescriptorLimit()
 
         let opts = ["default_permissions", "allow_other", "fsname=\(store.root)", "subtype=protfs"] + options.fuseOptions
         let argv = ["protfs", "-o", opts.joined(separator: ",")]
@@ -57,16 +56,34 @@ public enum MountSession {
         defer { ledger.close() }
         let fs = try Filesystem(store: store, ledger: ledger, syncLedger: options.syncLedger, log: log)
         mounted = fs
+        let reclaimer = InodeReclaimer(session: se, inodes: fs.inodes)
+        fs.reclaimer = reclaimer
         try ledger.append(LedgerEvent(kind: .mount, outcome: .allowed, uid: Int64(getuid()), user: userName(uid: getuid()),
                                       gid: Int64(getgid()), pid: Int64(getpid()), process: "protfs",
                                       path: Array(options.mountpoint.utf8), detail: "policy '\(store.policy.name)'"))
         log.info("mounted \(store.root) on \(options.mountpoint)")
         setExitSignals(blocked: false)
         let r = protfs_session_loop_mt(se, options.threads)
+        reclaimer.stop()
         _ = try? ledger.append(LedgerEvent(kind: .unmount, outcome: .allowed, uid: Int64(getuid()), user: userName(uid: getuid()),
                                        gid: Int64(getgid()), pid: Int64(getpid()), process: "protfs",
                                        path: Array(options.mountpoint.utf8), detail: r > 0 ? "signal \(r)" : nil))
         log.info("unmounted \(options.mountpoint)")
+    }
+
+    /// Every inode the kernel holds costs the daemon one O_PATH descriptor, so a share with many files needs
+    /// far more than the usual 1024 or 20000: root raises the hard limit to the system's nr_open.
+    static func raiseDescriptorLimit() {
+        let resource = Int32(RLIMIT_NOFILE.rawValue)
+        var rl = rlimit()
+        guard getrlimit(resource, &rl) == 0 else { return }
+        let text = (try? String(contentsOfFile: "/proc/sys/fs/nr_open", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let nrOpen = text.flatMap({ rlim_t($0) }), nrOpen > rl.rlim_max {
+            var wanted = rlimit(rlim_cur: nrOpen, rlim_max: nrOpen)
+            if setrlimit(resource, &wanted) == 0 { return }
+        }
+        rl.rlim_cur = rl.rlim_max
+        setrlimit(resource, &rl)
     }
 
     private static func setExitSignals(blocked: Bool) {

@@ -68,4 +68,18 @@ struct HostileTests {
         #expect(r.status == 0, "fsck: \(r.out) \(r.err)")
         try m.mount()
     }
+
+    /// More files than the daemon has descriptors: the cold inodes are dropped from the kernel's cache (and
+    /// their descriptors closed) instead of callers getting EMFILE.
+    @Test func moreFilesThanDescriptors() throws {
+        let m = try MountedStore()
+        #expect(m.unmount().status == 0)
+        var r = MountEnv.sh("prlimit --nofile=1024:1024 '\(MountEnv.binary)' mount '\(m.store)' '\(m.mnt)' --passphrase-file '\(m.pw)'")
+        #expect(r.status == 0, "\(r.err)")
+        r = MountEnv.sh("/usr/bin/python3 -c \"import os\nfor i in range(3000): open(os.path.join('\(m.path("general"))', 'f%d' % i), 'w').write(str(i))\"")
+        #expect(r.status == 0, "creating 3000 files with 1024 descriptors: \(r.err)")
+        r = MountEnv.sh("cd '\(m.path("general"))' && cat f* | wc -c && ls -l | wc -l")
+        #expect(r.status == 0 && r.err.isEmpty, "\(r.err)")
+        #expect(r.out == "10890\n3001\n", "\(r.out)")
+    }
 }

@@ -1,0 +1,55 @@
+import CFuse3
+import Foundation
+import Glibc
+
+/// Each inode the kernel caches holds one O_PATH descriptor in the daemon, and the kernel forgets inodes
+/// only under memory pressure: a share with more files than the descriptor limit would run out. When the
+/// table passes half the limit, this thread asks the kernel to drop the least recently used
+/// entries (notify_inval_entry); the kernel then forgets the unused ones and their descriptors are closed.
+/// It runs on its own thread because an invalidation takes the directory lock a request may hold.
+final class InodeReclaimer: @unchecked Sendable {
+    private let session: OpaquePointer
+    private let inodes: InodeTable
+    private let high: Int
+    private let low: Int
+    private var stopping = false
+    private let wake = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(session: OpaquePointer, inodes: InodeTable) {
+        self.session = session
+        self.inodes = inodes
+        var rl = rlimit()
+        let limit = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl) == 0 ? Int(min(rl.rlim_cur, 1 << 30)) : 1024
+        high = max(64, limit / 2 - 128)
+        low = max(32, limit / 4 - 64)
+        inodes.pressureMark = high
+        inodes.onPressure = { [wake] in wake.signal() }
+        let t = Thread { [self] in run() }
+        t.name = "protfs-reclaim"
+        t.start()
+    }
+
+    func stop() {
+        stopping = true
+        wake.signal()
+        done.wait()
+    }
+
+    /// Called by a request that ran out of descriptors: reclaim now, give the kernel's forgets a moment.
+    func relieve() {
+        wake.signal()
+        usleep(20_000)
+    }
+
+    private func run() {
+        while !stopping {
+            _ = wake.wait(timeout: .now() + .milliseconds(100))
+            guard !stopping, inodes.count > high else { continue }
+            for e in inodes.coldEntries(above: low) where !stopping {
+                _ = fuse_lowlevel_notify_inval_entry(session, e.parent, e.name, e.name.utf8.count)
+            }
+        }
+        done.signal()
+    }
+}
