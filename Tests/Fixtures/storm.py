@@ -2,7 +2,7 @@
 """One worker of a write storm for the crash test; runs until killed.
 
 usage: storm.py ROLE DIR MANIFEST SEED
-  durable: writes files, fsyncs them, then records "name sha256" in MANIFEST (fsynced): only those must survive
+  durable: writes files, fsyncs them, then records "sha256  name" in MANIFEST (fsynced): only those must survive
   churn:   creates, overwrites and renames files without fsync
   relabel: raises labels of churn files through the user.protfs.label xattr"""
 import hashlib, os, random, sys
@@ -24,7 +24,7 @@ while True:
         os.fsync(dfd)
         os.close(dfd)
         with open(manifest, "a") as m:
-            m.write(f"{name} {hashlib.sha256(data).hexdigest()}\n")
+            m.write(f"{hashlib.sha256(data).hexdigest()}  {name}\n")   # sha256sum -c format
             m.flush()
             os.fsync(m.fileno())
     elif role == "churn":
