@@ -31,12 +31,15 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Fuzzing harness: built with -sanitize=fuzzer by scripts/fuzz.sh; a plain build replays the kept inputs.
+        .executableTarget(name: "protfs-fuzz", dependencies: ["ProtContainer", "ProtPolicy"], path: "Tests/Fuzz/Harness"),
+
         .testTarget(name: "ProtCryptoTests", dependencies: ["ProtCrypto"]),
         .testTarget(name: "ProtContainerTests", dependencies: ["ProtContainer", "ProtCrypto"]),
         .testTarget(name: "ProtPolicyTests", dependencies: ["ProtPolicy"]),
         .testTarget(name: "ProtLedgerTests", dependencies: ["ProtLedger", "ProtCrypto"]),
         .testTarget(name: "ProtStoreTests", dependencies: ["ProtStore"]),
-        .testTarget(name: "CLITests", dependencies: ["protfs"]),
+        .testTarget(name: "CLITests", dependencies: ["protfs", "protfs-fuzz"]),
         .testTarget(name: "MountTests", dependencies: ["protfs"]),
     ],
     swiftLanguageModes: [.v5]

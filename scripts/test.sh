@@ -9,3 +9,5 @@ if [ "${CI:-}" = "true" ]; then
 fi
 swift build --build-tests
 swift test --skip-build
+# libFuzzer over the parsers, briefly (scripts/fuzz.sh alone runs longer; docs/TESTING.md).
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash scripts/fuzz.sh

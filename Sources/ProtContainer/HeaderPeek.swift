@@ -14,13 +14,21 @@ extension Container {
     public static func peek(fd: Int32) -> HeaderPeek? {
         var region = [UInt8](repeating: 0, count: Layout.headerSize)
         guard let n = try? region.withUnsafeMutableBytes({ try FileIO.preadFull(fd, $0, at: 0) }), n == Layout.headerSize else { return nil }
+        guard var p = peek(headerRegion: region) else { return nil }
+        p.plaintextSize = (try? FileIO.size(fd)).flatMap { Layout.plaintextSize(ciphertextSize: $0) }
+        return p
+    }
+
+    /// Parses the two header slots of a container's first `Layout.headerSize` bytes (also the fuzzing entry
+    /// point for the header parser: any input must give an answer or nil, never a crash).
+    public static func peek(headerRegion region: [UInt8]) -> HeaderPeek? {
+        guard region.count == Layout.headerSize else { return nil }
         var best: HeaderSlot?
         for i in 0..<Layout.slotCount {
             let slot = Array(region[(i * Layout.slotSize)..<((i + 1) * Layout.slotSize)])
             if let parsed = try? HeaderSlot.parse(slot), parsed.slot.generation >= (best?.generation ?? 0) { best = parsed.slot }
         }
         guard let b = best else { return nil }
-        let size = (try? FileIO.size(fd)).flatMap { Layout.plaintextSize(ciphertextSize: $0) }
-        return HeaderPeek(labelId: b.fields.labelId, labelKeyVersion: b.fields.labelKeyVersion, method: b.fields.method, plaintextSize: size)
+        return HeaderPeek(labelId: b.fields.labelId, labelKeyVersion: b.fields.labelKeyVersion, method: b.fields.method, plaintextSize: nil)
     }
 }

@@ -1,0 +1,75 @@
+import Foundation
+import ProtContainer
+import ProtPolicy
+
+// protfs-fuzz TARGET [libFuzzer arguments | input files]
+// Targets: header (container header parser), policy (YAML policy loader), detectors (content scanner,
+// which must also give the same counts however the input is cut into chunks).
+// Built with -sanitize=fuzzer, libFuzzer drives it; built plainly, it replays the given files once.
+
+nonisolated(unsafe) var target = ""
+let detectorSet = try! DetectorSet(DetectorDefinition.builtins)
+
+func runOne(_ data: UnsafeRawBufferPointer) {
+    switch target {
+    case "header":
+        var region = [UInt8](repeating: 0, count: Layout.headerSize)
+        region.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: data.prefix(Layout.headerSize))) }
+        _ = Container.peek(headerRegion: region)
+    case "policy":
+        _ = try? PolicyLoader.parse(yaml: String(decoding: data, as: UTF8.self), file: "fuzz.yaml")
+    case "detectors":
+        let whole = ContentScanner(detectorSet)
+        whole.feed(data)
+        let cut = ContentScanner(detectorSet)
+        var at = 0, step = 1
+        while at < data.count {
+            let n = min(step, data.count - at)
+            cut.feed(UnsafeRawBufferPointer(rebasing: data[at..<(at + n)]))
+            at += n
+            step = step * 3 % 1021 + 1
+        }
+        let a = whole.finish(), b = cut.finish()
+        if a != b { fatalError("detector counts depend on chunking: \(a) vs \(b)") }
+    default:
+        fatalError("unknown target \(target)")
+    }
+}
+
+let callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32 = { p, n in
+    runOne(UnsafeRawBufferPointer(start: p, count: n))
+    return 0
+}
+
+typealias Driver = @convention(c) (UnsafeMutablePointer<Int32>, UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                                   @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
+
+var args = CommandLine.arguments
+guard args.count >= 2, ["header", "policy", "detectors"].contains(args[1]) else {
+    FileHandle.standardError.write(Data("usage: protfs-fuzz header|policy|detectors [libFuzzer args | files]\n".utf8))
+    exit(2)
+}
+target = args.remove(at: 1)
+if let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "LLVMFuzzerRunDriver") {
+    let driver = unsafeBitCast(sym, to: Driver.self)
+    var argc = Int32(args.count)
+    var cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+    let code = cargs.withUnsafeMutableBufferPointer { buf -> Int32 in
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = buf.baseAddress
+        return driver(&argc, &argv, callback)
+    }
+    exit(code)
+}
+// Replay: every file given, and every file in directories given.
+var count = 0
+for path in args.dropFirst() {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { continue }
+    let files = isDir.boolValue ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted().map { path + "/" + $0 } : [path]
+    for f in files {
+        guard let d = FileManager.default.contents(atPath: f) else { continue }
+        d.withUnsafeBytes { runOne($0) }
+        count += 1
+    }
+}
+print("protfs-fuzz \(target): replayed \(count) inputs, no crash")
