@@ -102,6 +102,14 @@ extension Filesystem {
                 label = l
                 guard rights.contains(.edit) else { return reply(req, deny(caller, .rename, path: from, label: l, needed: .edit, had: rights, newPath: to)) }
             }
+            // Moving into another folder is creating there: edit on that folder's label, as for a new file.
+            if parent !== newParent {
+                let target = store.policy.folderLabel(for: Self.text(to)).label
+                let granted = store.policy.rights(of: caller.identity, label: target, fileOwner: nil)
+                if !granted.contains(.edit) {
+                    return reply(req, deny(caller, .rename, path: from, label: target, needed: .edit, had: granted, newPath: to))
+                }
+            }
             if flags & UInt32(RENAME_NOREPLACE) == 0, let (l, rights) = try childRights(newParent, newName, caller), !rights.contains(.edit) {
                 return reply(req, deny(caller, .rename, path: to, label: l, needed: .edit, had: rights))
             }

@@ -76,10 +76,14 @@ struct AccessTests {
         // Into a less sensitive folder: keeps its label. Into a more sensitive one: raised.
         #expect(MountEnv.sh("mv '\(m.path("general/note.txt"))' '\(m.path("public/note.txt"))'", as: "pfbob").status == 0)
         #expect(m.label("public/note.txt") == "conf/fin")
-        MountEnv.sh("echo hello > '\(m.path("public/hello.txt"))'", as: "pfbob")
+        MountEnv.sh("echo hello > '\(m.path("public/hello.txt"))'", as: "pfcarol")
         #expect(m.label("public/hello.txt") == "public")
-        #expect(MountEnv.sh("mv '\(m.path("public/hello.txt"))' '\(m.path("hr/hello.txt"))'", as: "pfbob").status == 0)
+        #expect(MountEnv.sh("mv '\(m.path("public/hello.txt"))' '\(m.path("hr/hello.txt"))'", as: "pfcarol").status == 0)
         #expect(m.label("hr/hello.txt") == "conf/hr")
+        // Moving into a folder is creating there: bob, who may not create in hr/, may not move into it either.
+        MountEnv.sh("echo mine > '\(m.path("public/bob.txt"))'", as: "pfbob")
+        #expect(MountEnv.sh("mv '\(m.path("public/bob.txt"))' '\(m.path("hr/bob.txt"))'", as: "pfbob").status != 0)
+        #expect(m.ledger("--denied --event deny").contains { ($0["detail"] as? String)?.hasPrefix("rename needs edit") == true && $0["label"] as? String == "conf/hr" })
     }
 
     @Test func relabelNeedsOwnerAndDowngradeNeedsJustification() throws {
