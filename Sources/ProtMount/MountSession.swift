@@ -25,8 +25,14 @@ public enum MountSession {
             throw MountError.usage("mountpoint \(options.mountpoint) is not a directory")
         }
         if isMounted(options.mountpoint) { throw MountError.usage("\(options.mountpoint) is already mounted") }
+        var vfs = statvfs()
+        if statvfs(store.root, &vfs) == 0, vfs.f_flag & UInt(ST_RDONLY) != 0 {
+            throw MountError.usage("the store \(store.root) is on a read-only filesystem: protfs writes containers and the ledger there; copy it to writable storage")
+        }
         let ledgerPath = options.ledgerPath ?? Store.ledgerPath(store.root)
-        try Ledger.preflight(path: ledgerPath)
+        do { try Ledger.preflight(path: ledgerPath) } catch {
+            throw MountError.usage("cannot open the ledger \(ledgerPath): \(error)")
+        }
         raiseDescriptorLimit()
 
         let opts = ["default_permissions", "allow_other", "fsname=\(store.root)", "subtype=protfs"] + options.fuseOptions

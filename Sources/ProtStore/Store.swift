@@ -90,10 +90,11 @@ public final class Store: @unchecked Sendable {
             throw StoreError.corruptConfig(configPath(root), "config MAC does not verify (edited outside protfs)")
         }
         let policyText = try readFile(policyPath(root))
-        guard Hex.encode(Digest.sha256(policyText)) == config.policySHA256 else { throw StoreError.policyChanged(policyPath(root)) }
+        // Parsed before the hash check, so a broken policy is named by file, line and column.
         let policy: Policy
         do { policy = try PolicyLoader.parse(yaml: String(decoding: policyText, as: UTF8.self), file: policyPath(root)).policy }
-        catch let e as PolicyError { throw StoreError.io("policy", "\n" + e.description) }
+        catch let e as PolicyError { throw StoreError.malformedPolicy(e.description) }
+        guard Hex.encode(Digest.sha256(policyText)) == config.policySHA256 else { throw StoreError.policyChanged(policyPath(root)) }
         return Store(root: root, config: config, policy: policy, masterKey: master)
     }
 

@@ -14,6 +14,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case unknownLabel(String)
     case labelNotApplicable(String)
     case policyChanged(String)
+    /// The store's policy file no longer parses: the loader's FILE:LINE:COL diagnostic.
+    case malformedPolicy(String)
     case io(String, String)
 
     public var description: String {
@@ -31,6 +33,7 @@ public enum StoreError: Error, CustomStringConvertible {
         case .emptyPassphrase: return "empty passphrase"
         case .unknownLabel(let l): return "unknown label '\(l)'"
         case .labelNotApplicable(let l): return "label '\(l)' has sub-labels and cannot be applied; pick one of them"
+        case .malformedPolicy(let d): return "\(d)\n(the store's policy was edited outside protfs: restore it; the mount does not start with it)"
         case .policyChanged(let p): return "policy \(p) does not match the policy sealed into the store config (edited outside protfs?)"
         case .io(let what, let why): return "\(what): \(why)"
         }

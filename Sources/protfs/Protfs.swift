@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProtStore
 
 @main
 struct Protfs: ParsableCommand {
@@ -29,6 +30,10 @@ struct Protfs: ParsableCommand {
                 Foundation.exit(0)
             }
             if let e = error as? ExitCode { Foundation.exit(e.rawValue) }
+            if case StoreError.malformedPolicy = error {
+                FileHandle.standardError.write(Data("protfs: error: \(error)\n".utf8))
+                Foundation.exit(2)
+            }
             if code == .validationFailure || error is ValidationError {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
                 Foundation.exit(2)

@@ -82,4 +82,54 @@ struct HostileTests {
         #expect(r.status == 0 && r.err.isEmpty, "\(r.err)")
         #expect(r.out == "10890\n3001\n", "\(r.out)")
     }
+
+    /// Bad stores and bad names: each refused with a clear error, nothing already stored lost.
+    @Test func badStoresAndNames() throws {
+        let m = try MountedStore()
+        MountEnv.sh("echo keep > '\(m.path("general/keep.txt"))'")
+        // A file that is not a container, dropped into the store: its reads fail (EIO, logged), nothing else does.
+        MountEnv.sh("echo 'plain text, not a container' > '\(m.store)/general/dropped.txt'")
+        var r = MountEnv.sh("cat '\(m.path("general/dropped.txt"))'")
+        #expect(r.status != 0 && r.err.contains("Input/output error"), "\(r.err)")
+        #expect(MountEnv.sh("ls '\(m.path("general"))'").out.contains("dropped.txt"))
+        #expect(m.ledger("--event integrity-failure").contains { $0["path"] as? String == "/general/dropped.txt" })
+        MountEnv.sh("rm -f '\(m.store)/general/dropped.txt'")
+        // Names of 255 bytes work end to end; 256 is ENAMETOOLONG, as on the backing filesystem.
+        let long = String(repeating: "n", count: 251) + ".txt"
+        let renamed = "r" + long.dropFirst()
+        r = MountEnv.sh("cd '\(m.path("general"))' && echo long > \(long) && mv \(long) \(renamed) && cat \(renamed)")
+        #expect(r.status == 0 && r.out == "long\n", "\(r.err)")
+        r = MountEnv.sh("echo x > '\(m.path("general/" + long + "x"))'")
+        #expect(r.status != 0 && r.err.contains("File name too long"), "\(r.err)")
+        // A deep tree: 100 levels, a file at the bottom.
+        let deep = (0..<100).map { "d\($0)" }.joined(separator: "/")
+        r = MountEnv.sh("mkdir -p '\(m.path("general/" + deep))' && echo deep > '\(m.path("general/" + deep + "/f.txt"))' && cat '\(m.path("general/" + deep + "/f.txt"))'")
+        #expect(r.status == 0 && r.out == "deep\n", "\(r.err)")
+        #expect(m.unmount().status == 0)
+
+        // A policy edited into invalid YAML in the store: refused with FILE:LINE:COL, exit 2.
+        let policy = m.store + "/.protfs/policy.yaml"
+        let original = try String(contentsOfFile: policy, encoding: .utf8)
+        try original.replacingOccurrences(of: "rank: 10", with: "rank: ten").write(toFile: policy, atomically: true, encoding: .utf8)
+        r = MountEnv.sh("'\(MountEnv.binary)' mount '\(m.store)' '\(m.mnt)' --passphrase-file '\(m.pw)'")
+        #expect(r.status == 2 && r.err.contains("policy.yaml:") && r.err.contains("rank"), "\(r.err)")
+        try original.write(toFile: policy, atomically: true, encoding: .utf8)
+        // A truncated config: one clear line, nothing mounted, nothing changed.
+        let config = m.store + "/.protfs/config.json"
+        let saved = try Data(contentsOf: URL(fileURLWithPath: config))
+        try saved.prefix(saved.count / 2).write(to: URL(fileURLWithPath: config))
+        r = MountEnv.sh("'\(MountEnv.binary)' mount '\(m.store)' '\(m.mnt)' --passphrase-file '\(m.pw)'")
+        #expect(r.status == 1 && r.err.contains("config.json is corrupt"), "\(r.err)")
+        try saved.write(to: URL(fileURLWithPath: config))
+        // A read-only store: refused, saying why.
+        let ro = m.dir + "/ro"
+        mkdir(ro, 0o755)
+        MountEnv.sh("mount --bind '\(m.store)' '\(ro)' && mount -o remount,ro,bind '\(ro)'")
+        r = MountEnv.sh("'\(MountEnv.binary)' mount '\(ro)' '\(m.mnt)' --passphrase-file '\(m.pw)'")
+        MountEnv.sh("umount '\(m.mnt)' 2>/dev/null; umount '\(ro)'")
+        #expect(r.status == 1 && r.err.contains("read-only"), "\(r.err)")
+        // And everything stored before is still there.
+        try m.mount()
+        #expect(MountEnv.sh("cat '\(m.path("general/keep.txt"))'").out == "keep\n")
+    }
 }
