@@ -23,7 +23,7 @@ public final class Container: @unchecked Sendable {
     /// Largest run of blocks written with one pwrite: 1 MiB of plaintext, a FUSE write's maximum.
     static let batchBlocks = 256
 
-    private init(fd: Int32, fields: HeaderFields, size: UInt64, generation: UInt64, activeSlot: Int, headerMAC: [UInt8],
+    init(fd: Int32, fields: HeaderFields, size: UInt64, generation: UInt64, activeSlot: Int, headerMAC: [UInt8],
                  fileKey: SecureBytes) throws {
         self.fd = fd; self.currentFields = fields; self.fileId = fields.fileId; self.plaintextSize = size; self.generation = generation
         self.activeSlot = activeSlot; self.headerMAC = headerMAC; self.fileKey = fileKey

@@ -2,7 +2,7 @@
 public enum EventKind: String, CaseIterable, Sendable {
     case mount, unmount, create, openRead = "open-read", openWrite = "open-write", close, rename, unlink
     case mkdir, rmdir, relabel, protect, unprotect, share, deny, integrityFailure = "integrity-failure"
-    case policyChange = "policy-change", keyChange = "key-change", setattr, setxattr, prune
+    case policyChange = "policy-change", keyChange = "key-change", setattr, setxattr, prune, repair
 }
 
 public enum Outcome: String, CaseIterable, Sendable {

@@ -3,6 +3,8 @@ import Foundation
 import Glibc
 import ProtLedger
 import ProtStore
+import ProtContainer
+import ProtMount
 
 struct ProtectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,14 +59,23 @@ struct FsckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsck",
         abstract: "Check every header MAC and block tag in a store; list corrupt files and blocks.",
-        discussion: "Exit status 1 when any container is damaged.")
+        discussion: """
+        Exit status 1 when any container is damaged. --repair cuts containers whose tail was torn by an         interrupted write (daemon killed, power lost) back to the blocks that verify; run it only after such         a crash, with the store unmounted: a cut file is indistinguishable from a truncation attack. Damage         anywhere else is never repaired. Every repair is a ledger row.
+        """)
 
     @Argument(help: "The store directory.") var store: String
     @Option(help: "table, json or csv.") var format: OutputFormat = .table
+    @Flag(help: "Cut torn tails back to the blocks that verify (after a crash only).") var repair = false
     @OptionGroup var credentials: CredentialOptions
 
     func run() throws {
         let s = try credentials.unlock(store)
+        if repair {
+            guard !MountTable.entries().contains(where: { $0.source == Actor.absolute(store) }) else {
+                throw ValidationError("unmount the store before --repair")
+            }
+            try repairTornTails(s)
+        }
         let tty = isatty(STDERR_FILENO) == 1
         let (checked, findings) = s.fsck { n, path in
             if tty { FileHandle.standardError.write(Data("\r\u{1B}[Kchecking \(n): \(EventFormat.printable(Array(path.utf8)).prefix(60))".utf8)) }
@@ -89,5 +100,26 @@ struct FsckCommand: ParsableCommand {
             Out.data(format, ["file", "label", "problems", "bad_blocks"], rows)
         }
         if !findings.isEmpty { throw ExitCode.failure }
+    }
+}
+
+extension FsckCommand {
+    /// One pass of tail repair over the damaged containers; the check that follows reports what is left.
+    func repairTornTails(_ s: Store) throws {
+        let ledger = try s.openLedger()
+        defer { ledger.close() }
+        for f in s.fsck().findings {
+            let fd = open(s.root + "/" + f.path, O_RDWR | O_CLOEXEC)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            switch try Container.repairTornTail(fd: fd, keys: s.keyLookup) {
+            case .cut(let kept, let lost):
+                Out.warn("repaired \(f.path): torn tail cut, \(kept) bytes kept, \(lost) bytes of ciphertext removed")
+                try ledger.append(Actor.event(.repair, .allowed, path: "/" + f.path, label: f.report.label,
+                                              detail: "fsck --repair: torn tail cut to \(kept) bytes (\(lost) ciphertext bytes removed)"))
+            case .notATornTail(let why):
+                Out.warn("not repaired \(f.path): \(why)")
+            }
+        }
     }
 }
