@@ -16,7 +16,8 @@ final class Filesystem: @unchecked Sendable {
     let inodes: InodeTable
     let rootPath: String
     let log: Logger
-    let attrTimeout = 1.0
+    // Everything that changes the share goes through this daemon, so the kernel may keep what it was told.
+    let attrTimeout = 10.0
     /// Compiled once: every file written gets a scanner over these tables.
     let detectors: DetectorSet
     /// Set once the session exists; asked for help when descriptors run out.
@@ -112,21 +113,14 @@ final class Filesystem: @unchecked Sendable {
     /// Reads only the header of a container (for unlink, rename and xattr decisions). Nil for non-containers.
     func header(of node: Inode) throws -> HeaderFields? {
         guard node.isRegular else { return nil }
-        if let open = inodes.withLock({ node.open }) { return open.container.fields }
-        var st = stat()
-        guard fstatat(node.fd, "", &st, atEmptyPath) == 0 else { throw MountError.errno("stat", errno) }
-        let stamp = Self.stamp(st)
-        if let c = inodes.withLock({ node.cachedHeader }), c.stamp == stamp { return c.fields }
+        if let fields = inodes.withLock({ node.open?.container.fields ?? node.cachedHeader }) { return fields }
         let fd = withDescriptor { Glibc.open(node.procPath, O_RDONLY) }
         guard fd >= 0 else { throw MountError.errno("open", errno) }
         defer { close(fd) }
         let fields = try Container.open(fd: fd, keys: store.keyLookup).fields
-        inodes.withLock { node.cachedHeader = (fields, stamp) }
+        inodes.withLock { node.cachedHeader = fields }
         return fields
     }
-
-    /// What must not have changed for a cached header to be reused (any write changes ctime).
-    static func stamp(_ st: stat) -> [Int] { [st.st_ctim.tv_sec, st.st_ctim.tv_nsec, st.st_size, Int(st.st_ino)] }
 
     func errnoFor(_ error: Error) -> Int32 {
         switch error {
@@ -259,10 +253,7 @@ final class Filesystem: @unchecked Sendable {
             guard fd >= 0 else { throw MountError.errno("open", errno) }
             do {
                 let c = try Container.open(fd: fd, keys: store.keyLookup)
-                var st = stat()
-                if fstat(fd, &st) == 0 {
-                    node.cachedHeader = (c.fields, Self.stamp(st))
-                }
+                node.cachedHeader = c.fields
                 let f = OpenFile(fd: fd, container: c)
                 f.handles = 1
                 node.open = f
@@ -275,7 +266,7 @@ final class Filesystem: @unchecked Sendable {
         inodes.withLock {
             guard let f = node.open else { return }
             f.handles -= 1
-            if f.handles == 0 { node.open = nil }
+            if f.handles == 0 { node.cachedHeader = f.container.fields; node.open = nil }
         }
     }
 

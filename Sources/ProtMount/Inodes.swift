@@ -19,9 +19,11 @@ final class Inode: @unchecked Sendable {
     var lastUsed: UInt64 = 0
     /// The decrypted view shared by every open handle of this file (one size, one writer lock).
     var open: OpenFile?
-    /// The last header read from disk, with the backing file's change time and size when it was read:
-    /// reused for unlink, rename, setattr and xattr decisions while the file has not changed.
-    var cachedHeader: (fields: HeaderFields, stamp: [Int])?
+    /// The header as this daemon last authenticated or wrote it, for unlink, rename, setattr and xattr
+    /// decisions (content access always reopens and authenticates). Only the daemon changes headers, so a
+    /// write to the content does not stale it; a header changed behind its back (tampering) keeps being
+    /// judged by the label it had, the safer of the two.
+    var cachedHeader: HeaderFields?
 
     init(ino: UInt64, fd: Int32, st: stat) {
         self.ino = ino; self.fd = fd; dev = UInt64(st.st_dev); backingIno = UInt64(st.st_ino)
