@@ -63,7 +63,8 @@ public struct Policy: Sendable, Equatable {
     /// The label a path gets from folder rules alone, and the rule that decided it (nil: the share default).
     public func folderLabel(for path: String) -> (label: String, rule: FolderRule?) {
         var best: FolderRule?
-        for r in folderRules where r.pattern.covers(path) {
+        let parts = PathPattern.components(path)
+        for r in folderRules where r.pattern.covers(parts: parts) {
             if best == nil || PathPattern.moreSpecific(r.pattern, than: best!.pattern) { best = r }
         }
         return (best?.label ?? defaultLabel, best)
@@ -93,7 +94,7 @@ public struct Policy: Sendable, Equatable {
         for r in autoRules {
             let n = detectorCounts[r.detector] ?? 0
             guard n >= r.minCount else { continue }
-            if !r.folders.isEmpty && !r.folders.contains(where: { $0.covers(path) }) { continue }
+            if !r.folders.isEmpty && !r.folders.contains(where: { $0.covers(parts: PathPattern.components(path)) }) { continue }
             fired.append((r.detector, n, r.label))
         }
         var best = folder.label
