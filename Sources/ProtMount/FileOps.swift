@@ -28,18 +28,29 @@ extension Filesystem {
         guard granted.contains(.edit) else {
             return .failure(Errno(code: deny(caller, .create, path: path, label: label, needed: .edit, had: granted)))
         }
-        let fd = withDescriptor { openat(parent.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777) }
+        // The container is written whole into an unnamed file, then linked under its name: a crash never
+        // leaves a name without a header. Where O_TMPFILE is not supported, it is created in place.
+        let unnamed = withDescriptor { openat(parent.fd, ".", oTmpFile | O_RDWR, mode & 0o7777) }
+        let fd = unnamed >= 0 ? unnamed : withDescriptor { openat(parent.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777) }
         guard fd >= 0 else { return .failure(Errno(code: errno)) }
         fchown(fd, caller.uid, caller.gid)
+        var named = unnamed < 0
         do {
             let fields = try store.newHeaderFields(label: label, owner: caller.uid, method: .folder)
             let c = try Container.create(fd: fd, fields: fields, kek: try store.labelKey(label, version: fields.labelKeyVersion))
+            if !named {
+                guard linkat(AT_FDCWD, "/proc/self/fd/\(fd)", parent.fd, name, AT_SYMLINK_FOLLOW) == 0 else {
+                    let e = errno; close(fd); return .failure(Errno(code: e))   // EEXIST, as O_EXCL would say
+                }
+                named = true
+            }
             guard record(caller.event(.create, .allowed, path: path, label: label, detail: "labeled by folder")) else {
                 throw MountError.errno("ledger", EIO)
             }
             return .success((fd, c, path))
         } catch {
-            close(fd); unlinkat(parent.fd, name, 0)
+            close(fd)
+            if named { unlinkat(parent.fd, name, 0) }
             log.error("create \(Self.text(path)): \(error)")
             return .failure(Errno(code: EIO))
         }

@@ -46,6 +46,19 @@ final class Filesystem: @unchecked Sendable {
     /// The path of an inode inside the share (`/finance/q3.xlsx`), from its descriptor, for ledger rows and policy.
     func sharePath(_ node: Inode) -> [UInt8] {
         if node === inodes.root { return Array("/".utf8) }
+        // Paths change only by renames, which all pass through this daemon and bump the generation.
+        let cached: [UInt8]? = inodes.withLock {
+            guard let c = node.cachedPath, c.generation == inodes.renameGeneration else { return nil }
+            return c.path
+        }
+        if let cached { return cached }
+        let generation = inodes.withLock { inodes.renameGeneration }
+        let path = readPath(node)
+        inodes.withLock { node.cachedPath = (generation, path) }
+        return path
+    }
+
+    private func readPath(_ node: Inode) -> [UInt8] {
         var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let n = Glibc.readlink(node.procPath, &buf, Int(PATH_MAX))
         guard n > 0 else { return Array("?".utf8) }

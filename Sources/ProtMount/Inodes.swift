@@ -17,6 +17,8 @@ final class Inode: @unchecked Sendable {
     var parent: UInt64 = 0
     var name = ""
     var lastUsed: UInt64 = 0
+    /// Its path in the share, valid while no rename has happened since (`InodeTable.renameGeneration`).
+    var cachedPath: (generation: UInt64, path: [UInt8])?
     /// The decrypted view shared by every open handle of this file (one size, one writer lock).
     var open: OpenFile?
     /// The header as this daemon last authenticated or wrote it, for unlink, rename, setattr and xattr
@@ -42,6 +44,8 @@ final class InodeTable: @unchecked Sendable {
     private var byBacking: [BackingKey: Inode] = [:]
     private var next: UInt64 = 2
     private var tick: UInt64 = 0
+    /// Bumped by every rename (under the table lock): cached paths older than this are re-read.
+    var renameGeneration: UInt64 = 0
     /// Past this many inodes, `onPressure` is called (the reclaimer's wake-up).
     var pressureMark = Int.max
     var onPressure: (() -> Void)?
@@ -132,3 +136,4 @@ enum MountError: Error, CustomStringConvertible {
 // Linux flags that glibc declares only under _GNU_SOURCE (which the C module must not define).
 let oPath: Int32 = 0o10000000        // O_PATH
 let atEmptyPath: Int32 = 0x1000      // AT_EMPTY_PATH
+let oTmpFile: Int32 = 0o20200000     // O_TMPFILE (includes O_DIRECTORY)

@@ -114,7 +114,10 @@ extension Filesystem {
                 return reply(req, deny(caller, .rename, path: to, label: l, needed: .edit, had: rights))
             }
         } catch { return reply(req, integrityFailure(caller, path: from, label: nil, error)) }
-        guard protfs_renameat2(parent.fd, name, newParent.fd, newName, flags) == 0 else { return reply(req, errno) }
+        let renamed = protfs_renameat2(parent.fd, name, newParent.fd, newName, flags) == 0
+        let e = errno
+        inodes.withLock { inodes.renameGeneration += 1 }
+        guard renamed else { return reply(req, e) }
         record(caller.event(.rename, .allowed, path: from, newPath: to, label: label))
         if case .success(let (node, _)) = entry(newParent, newName) {
             raiseAfterMove(node, caller: caller)

@@ -64,7 +64,7 @@ struct ReliabilityTests {
             if fsck.status != 0 {
                 #expect(m.unmount().status == 0)
                 let repair = MountEnv.sh("'\(MountEnv.binary)' fsck '\(m.store)' --passphrase-file '\(m.pw)' --repair")
-                #expect(repair.status == 0, "round \(round): after --repair: \(repair.out)\(repair.err)")
+                #expect(repair.status == 0, "round \(round): fsck said \(fsck.out)\(fsck.err); after --repair: \(repair.out)\(repair.err)")
                 repaired += repair.err.components(separatedBy: "repaired ").count - 1
                 try m.mount()
             }
