@@ -22,12 +22,11 @@ final class Filesystem: @unchecked Sendable {
     let detectors: DetectorSet
     /// Set once the session exists; asked for help when descriptors run out.
     var reclaimer: InodeReclaimer?
-    /// Each operation waits for its row's commit (`--ledger-sync`) instead of the write-behind window.
-    let syncLedger: Bool
+    let ledgerMode: LedgerMode
 
-    init(store: Store, ledger: Ledger, syncLedger: Bool = false, log: Logger) throws {
+    init(store: Store, ledger: Ledger, ledgerMode: LedgerMode = .grants, log: Logger) throws {
         self.store = store
-        self.syncLedger = syncLedger
+        self.ledgerMode = ledgerMode
         self.ledger = ledger
         self.log = log
         rootPath = URL(fileURLWithPath: store.root).resolvingSymlinksInPath().path
@@ -101,7 +100,7 @@ final class Filesystem: @unchecked Sendable {
     @discardableResult
     func record(_ e: LedgerEvent) -> Bool {
         do {
-            if syncLedger { try ledger.append(e) } else { try ledger.appendLater(e) }
+            if ledgerMode.waits(for: e) { try ledger.append(e) } else { try ledger.appendLater(e) }
             return true
         } catch {
             log.error("ledger append failed: \(error)")

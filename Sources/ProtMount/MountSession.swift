@@ -13,7 +13,7 @@ public enum MountSession {
         public var ledgerPath: String?
         public var fuseOptions: [String] = []
         public var threads: UInt32 = 8
-        public var syncLedger = false
+        public var ledgerMode: LedgerMode = .grants
         public init(mountpoint: String) { self.mountpoint = mountpoint }
     }
 
@@ -60,7 +60,7 @@ public enum MountSession {
         setExitSignals(blocked: true)
         let ledger = try Ledger(path: ledgerPath)
         defer { ledger.close() }
-        let fs = try Filesystem(store: store, ledger: ledger, syncLedger: options.syncLedger, log: log)
+        let fs = try Filesystem(store: store, ledger: ledger, ledgerMode: options.ledgerMode, log: log)
         mounted = fs
         let reclaimer = InodeReclaimer(session: se, inodes: fs.inodes)
         fs.reclaimer = reclaimer

@@ -119,7 +119,8 @@ extension Filesystem {
         inodes.withLock { inodes.renameGeneration += 1 }
         guard renamed else { return reply(req, e) }
         record(caller.event(.rename, .allowed, path: from, newPath: to, label: label))
-        if case .success(let (node, _)) = entry(newParent, newName) {
+        // Within one folder the folder label cannot change: only a move to another folder may raise it.
+        if parent !== newParent, case .success(let (node, _)) = entry(newParent, newName) {
             raiseAfterMove(node, caller: caller)
             inodes.forget(node.ino, 1)
         }

@@ -132,4 +132,15 @@ struct HostileTests {
         try m.mount()
         #expect(MountEnv.sh("cat '\(m.path("general/keep.txt"))'").out == "keep\n")
     }
+
+    /// No access before its row is committed: the open-read row is in the database file (read directly,
+    /// without asking the mount to flush) as soon as `cat` has its data.
+    @Test func openRowIsCommittedBeforeTheOpenReturns() throws {
+        let m = try MountedStore()
+        MountEnv.sh("echo secret > '\(m.path("general/s.txt"))'")
+        for i in 0..<20 {
+            let r = MountEnv.sh("cat '\(m.path("general/s.txt"))' >/dev/null && sqlite3 '\(m.store)/.protfs/ledger.db' \"SELECT count(*) FROM all_events WHERE event = 'open-read' AND CAST(path AS TEXT) = '/general/s.txt'\"")
+            #expect(r.status == 0 && Int(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) == i + 1, "open \(i): \(r.out) \(r.err)")
+        }
+    }
 }

@@ -19,8 +19,10 @@ struct MountCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Stay in the foreground.") var foreground = false
     @Option(help: "Ledger file (default STORE/.protfs/ledger.db).") var ledger: String?
     @Option(name: .short, help: "Extra FUSE mount options, comma-separated (e.g. ro).") var o: [String] = []
-    @Flag(help: "Each operation waits for its ledger row to be committed (slower; default: rows are committed within 10 ms, in order).")
-    var ledgerSync = false
+    @Option(help: ArgumentHelp(
+        "Which operations wait for their ledger row: grants (opens and creates: no access before its row is committed; other rows within 10 ms), sync (all), write-behind (none).",
+        valueName: "grants|sync|write-behind"))
+    var ledgerCommit: LedgerMode = .grants
     @Option(help: ArgumentHelp("FUSE worker threads.", visibility: .hidden)) var threads: UInt32 = 8
     @OptionGroup var credentials: CredentialOptions
 
@@ -39,7 +41,7 @@ struct MountCommand: ParsableCommand {
         options.ledgerPath = ledger.map(Actor.absolute)
         options.fuseOptions = o.flatMap { $0.split(separator: ",").map(String.init) }
         options.threads = threads
-        options.syncLedger = ledgerSync
+        options.ledgerMode = ledgerCommit
         try MountSession.run(store: s, options: options, log: logger)
     }
 }
@@ -54,3 +56,5 @@ struct UnmountCommand: ParsableCommand {
         try MountSession.unmount(path)
     }
 }
+
+extension LedgerMode: ExpressibleByArgument {}
