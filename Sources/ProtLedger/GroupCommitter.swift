@@ -106,7 +106,8 @@ final class GroupCommitter: @unchecked Sendable {
         finished.wait()
     }
 
-    /// How many rows the previous batch held: a sign of how many appenders are active.
+    /// How many waiting callers the previous batch served: a sign of how many appenders are active
+    /// (write-behind rows do not count: nobody waits for them).
     private var lastBatch = 1
 
     private func run() {
@@ -118,7 +119,7 @@ final class GroupCommitter: @unchecked Sendable {
                 // (group commit delay); a lone appender is never delayed.
                 var lingered = 0
                 while lingered < 4 {
-                    lock.lock(); let n = queue.count; lock.unlock()
+                    lock.lock(); let n = waitersQueued; lock.unlock()
                     if n == 0 || n >= lastBatch || lastBatch <= 1 { break }
                     usleep(50)
                     lingered += 1
@@ -132,9 +133,10 @@ final class GroupCommitter: @unchecked Sendable {
                 }
                 let batch = Array(queue.prefix(Self.maxBatch))
                 queue.removeFirst(batch.count)
-                waitersQueued -= batch.filter(\.waits).count
+                let served = batch.filter(\.waits).count
+                waitersQueued -= served
                 lock.unlock()
-                lastBatch = max(batch.count, lastBatch - 1)
+                lastBatch = max(served, lastBatch - 1)
                 room.lock(); room.broadcast(); room.unlock()
 
                 let err = commit(batch)
