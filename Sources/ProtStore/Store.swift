@@ -10,7 +10,7 @@ public final class Store: @unchecked Sendable {
     public let root: String
     public private(set) var config: StoreConfig
     public let policy: Policy
-    private let masterKey: SecureBytes
+    let masterKey: SecureBytes   // module-internal: key derivations in this module only
     private let keyCache = PthreadMutex()
     private var keks: [String: SecureBytes] = [:]
 

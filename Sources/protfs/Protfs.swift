@@ -13,7 +13,7 @@ struct Protfs: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [InitCommand.self, PasswdCommand.self, InfoCommand.self, ProtectCommand.self, UnprotectCommand.self,
-                      FsckCommand.self, MountCommand.self, UnmountCommand.self, StatusCommand.self,
+                      FsckCommand.self, MountCommand.self, UnmountCommand.self, StatusCommand.self, IdentityCommand.self,
                       ScanCommand.self, ImportCommand.self, LabelCommand.self, PolicyCommand.self, AuditCommand.self, ReportCommand.self, BenchCommand.self,
                       DebugCommand.self]
     )
