@@ -16,7 +16,7 @@ struct IdentityCommand: ParsableCommand {
 
     struct Location: ParsableArguments {
         @Option(help: "Directory of private identities (default: see `protfs identity --help`).") var dir: String?
-        var directory: String { dir.map { $0 + "/identities" } ?? PrivateIdentity.directory() }
+        var directory: String { dir ?? PrivateIdentity.directory() }
     }
 
     struct Create: ParsableCommand {
