@@ -34,9 +34,7 @@ public struct PrivateIdentity {
             throw IdentityError.malformed("cannot write \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
-        var text = identity.line + "\n" + "private " + Hex.encode(privateKey.exportBytes()) + "\n"
-        defer { text = String(repeating: " ", count: text.count) }
-        let bytes = Array(text.utf8)
+        let bytes = Array((identity.line + "\n" + "private " + Hex.encode(privateKey.exportBytes()) + "\n").utf8)
         guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count, fsync(fd) == 0 else {
             throw IdentityError.malformed("cannot write \(path): \(String(cString: strerror(errno)))")
         }
