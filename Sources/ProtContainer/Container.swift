@@ -53,11 +53,17 @@ public final class Container: @unchecked Sendable {
         try openReporting(fd: fd, keys: keys).container
     }
 
+    /// The two header slots as stored (zero-filled past the end of a short file) and how many bytes were there.
+    static func headerRegion(_ fd: Int32) throws -> (bytes: [UInt8], count: Int) {
+        var region = [UInt8](repeating: 0, count: Layout.headerSize)
+        let got = try region.withUnsafeMutableBytes { try FileIO.preadFull(fd, $0, at: 0) }
+        return (region, got)
+    }
+
     /// `open`, also returning what was wrong with a slot that was not used (for fsck).
     static func openReporting(fd: Int32, keys: LabelKeyLookup) throws -> (container: Container, slotProblems: [String]) {
         let cipherSize = try FileIO.size(fd)
-        var region = [UInt8](repeating: 0, count: Layout.headerSize)
-        let got = try region.withUnsafeMutableBytes { try FileIO.preadFull(fd, $0, at: 0) }
+        let (region, got) = try headerRegion(fd)
         guard got >= 8, Array(region[0..<8]) == Layout.magic || Array(region[Layout.slotSize..<Layout.slotSize + 8]) == Layout.magic else {
             throw ContainerError.notAContainer
         }

@@ -12,9 +12,7 @@ public struct HeaderPeek: Sendable {
 
 extension Container {
     public static func peek(fd: Int32) -> HeaderPeek? {
-        var region = [UInt8](repeating: 0, count: Layout.headerSize)
-        guard let n = try? region.withUnsafeMutableBytes({ try FileIO.preadFull(fd, $0, at: 0) }), n == Layout.headerSize else { return nil }
-        guard var p = peek(headerRegion: region) else { return nil }
+        guard let (region, n) = try? headerRegion(fd), n == Layout.headerSize, var p = peek(headerRegion: region) else { return nil }
         p.plaintextSize = (try? FileIO.size(fd)).flatMap { Layout.plaintextSize(ciphertextSize: $0) }
         return p
     }

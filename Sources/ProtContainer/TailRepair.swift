@@ -18,25 +18,24 @@ extension Container {
     public static func repairTornTail(fd: Int32, keys: LabelKeyLookup) throws -> TailRepair {
         if (try? open(fd: fd, keys: keys)) != nil { return .notATornTail("the container is intact") }
         let cipherSize = try FileIO.size(fd)
-        var region = [UInt8](repeating: 0, count: Layout.headerSize)
-        guard try region.withUnsafeMutableBytes({ try FileIO.preadFull(fd, $0, at: 0) }) == Layout.headerSize else {
-            return .notATornTail("shorter than a header")
-        }
+        let (region, got) = try headerRegion(fd)
+        guard got == Layout.headerSize else { return .notATornTail("shorter than a header") }
         let (candidates, _) = try authenticatedSlots(region, keys: keys)
         guard let newest = candidates.first else { return .notATornTail("no header slot authenticates") }
+        func sized(_ size: UInt64) throws -> Container {
+            try Container(fd: fd, fields: newest.slot.fields, size: size, generation: newest.slot.generation,
+                          activeSlot: newest.index, headerMAC: newest.slot.mac, fileKey: newest.fileKey)
+        }
         let whole = cipherSize > UInt64(Layout.headerSize) ? (cipherSize - UInt64(Layout.headerSize)) / UInt64(Layout.sealedBlockSize) : 0
         // A container sized for `whole` full blocks lets readBlock check every full block as non-final.
-        let probe = try Container(fd: fd, fields: newest.slot.fields, size: (whole + 1) * UInt64(Layout.blockSize),
-                                  generation: newest.slot.generation, activeSlot: newest.index, headerMAC: newest.slot.mac,
-                                  fileKey: newest.fileKey)
+        let probe = try sized((whole + 1) * UInt64(Layout.blockSize))
         var good: UInt64 = 0
         while good < whole, (try? probe.readBlock(good)) != nil { good += 1 }
         for later in (good + 1)..<max(whole, good + 1) where (try? probe.readBlock(later)) != nil {
             return .notATornTail("block \(good) fails but block \(later) verifies")
         }
         let keptSize = good * UInt64(Layout.blockSize)
-        let fixed = try Container(fd: fd, fields: newest.slot.fields, size: keptSize, generation: newest.slot.generation,
-                                  activeSlot: newest.index, headerMAC: newest.slot.mac, fileKey: newest.fileKey)
+        let fixed = try sized(keptSize)
         let last = good == 0 ? 0 : good - 1
         let plain = good == 0 ? [] : try probe.readBlock(last)
         let sealed = try fixed.sealBlock(index: last, plaintext: plain, final: true)

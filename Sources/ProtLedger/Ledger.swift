@@ -33,9 +33,8 @@ public final class Ledger: @unchecked Sendable {
         self.path = path
         db = try Database(path: path, readOnly: readOnly)
         if !readOnly {
-            try db.exec("PRAGMA journal_mode=WAL")
+            try Self.prepare(db)
             try db.exec("PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL")")
-            try db.exec(Self.schema)
             // Checkpoints (which fsync) run on a thread of their own, so appenders never wait for them.
             try db.exec("PRAGMA wal_autocheckpoint=0")
             committer = try GroupCommitter(db: db)
@@ -48,7 +47,10 @@ public final class Ledger: @unchecked Sendable {
     /// Opens, creates the schema and closes without starting threads: a daemon checks its ledger before it
     /// forks, so a ledger it could not open fails the mount command instead of a detached daemon.
     public static func preflight(path: String) throws {
-        let db = try Database(path: path, readOnly: false)
+        try prepare(try Database(path: path, readOnly: false))
+    }
+
+    private static func prepare(_ db: Database) throws {
         try db.exec("PRAGMA journal_mode=WAL")
         try db.exec(schema)
     }

@@ -46,12 +46,11 @@ final class Filesystem: @unchecked Sendable {
     func sharePath(_ node: Inode) -> [UInt8] {
         if node === inodes.root { return Array("/".utf8) }
         // Paths change only by renames, which all pass through this daemon and bump the generation.
-        let cached: [UInt8]? = inodes.withLock {
-            guard let c = node.cachedPath, c.generation == inodes.renameGeneration else { return nil }
-            return c.path
+        let (cached, generation) = inodes.withLock { () -> ([UInt8]?, UInt64) in
+            let g = inodes.renameGeneration
+            return (node.cachedPath.flatMap { $0.generation == g ? $0.path : nil }, g)
         }
         if let cached { return cached }
-        let generation = inodes.withLock { inodes.renameGeneration }
         let path = readPath(node)
         inodes.withLock { node.cachedPath = (generation, path) }
         return path

@@ -9,9 +9,9 @@ public enum LedgerFlush {
 
     /// Flushes every mount of `store` (an absolute path); mounts that do not answer are skipped.
     public static func request(store: String) {
-        for m in MountTable.entries() where m.type == "fuse.protfs" && m.source == store {
+        for target in MountTable.mountpoints(ofStore: store) {
             var buf = [UInt8](repeating: 0, count: 32)
-            _ = getxattr(m.target, xattr, &buf, buf.count)
+            _ = getxattr(target, xattr, &buf, buf.count)
         }
     }
 }

@@ -13,6 +13,11 @@ public enum MountTable {
         }
     }
 
+    /// Where protfs has a store (given by its absolute path) mounted.
+    public static func mountpoints(ofStore store: String) -> [String] {
+        entries().filter { $0.type == "fuse.protfs" && $0.source == store }.map(\.target)
+    }
+
     /// /proc/mounts writes space, tab, newline and backslash as octal escapes.
     static func unescape(_ s: String) -> String {
         var out = [UInt8](), b = Array(s.utf8), i = 0

@@ -62,8 +62,11 @@ public struct Policy: Sendable, Equatable {
 
     /// The label a path gets from folder rules alone, and the rule that decided it (nil: the share default).
     public func folderLabel(for path: String) -> (label: String, rule: FolderRule?) {
+        folderLabel(parts: PathPattern.components(path))
+    }
+
+    func folderLabel(parts: [Substring]) -> (label: String, rule: FolderRule?) {
         var best: FolderRule?
-        let parts = PathPattern.components(path)
         for r in folderRules where r.pattern.covers(parts: parts) {
             if best == nil || PathPattern.moreSpecific(r.pattern, than: best!.pattern) { best = r }
         }
@@ -89,12 +92,13 @@ public struct Policy: Sendable, Equatable {
     /// The highest-ranked of: the folder label, every auto rule that fired, and the label the file already has.
     /// Labels only go up automatically.
     public func classify(path: String, detectorCounts: [String: Int], existing: String? = nil) -> Classification {
-        let folder = folderLabel(for: path)
+        let parts = PathPattern.components(path)
+        let folder = folderLabel(parts: parts)
         var fired: [(String, Int, String)] = []
         for r in autoRules {
             let n = detectorCounts[r.detector] ?? 0
             guard n >= r.minCount else { continue }
-            if !r.folders.isEmpty && !r.folders.contains(where: { $0.covers(parts: PathPattern.components(path)) }) { continue }
+            if !r.folders.isEmpty && !r.folders.contains(where: { $0.covers(parts: parts) }) { continue }
             fired.append((r.detector, n, r.label))
         }
         var best = folder.label

@@ -34,10 +34,8 @@ public struct PublicIdentity: Equatable, Sendable {
 
     /// The first 8 bytes of the key's SHA-256, for people to compare over another channel.
     public var fingerprint: String {
-        let h = Hex.encode(Digest.sha256(publicKey).prefix(8))
-        return stride(from: 0, to: h.count, by: 4).map { i in
-            String(h[h.index(h.startIndex, offsetBy: i)..<h.index(h.startIndex, offsetBy: min(i + 4, h.count))])
-        }.joined(separator: ":")
+        let h = Array(Hex.encode(Digest.sha256(publicKey).prefix(8)))
+        return stride(from: 0, to: h.count, by: 4).map { String(h[$0..<min($0 + 4, h.count)]) }.joined(separator: ":")
     }
 
     static func checksum(_ body: String) -> String { Hex.encode(Digest.sha256(Array(body.utf8)).prefix(4)) }

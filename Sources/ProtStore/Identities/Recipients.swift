@@ -35,15 +35,6 @@ extension Store {
         return names.map { recipient(at: dir + "/" + $0) }
     }
 
-    /// A known recipient by name or e-mail address, checked.
-    public func recipient(named who: String) throws -> PublicIdentity {
-        for r in recipients() where r.identity?.name == who || r.identity?.email == who {
-            if let problem = r.problem { throw IdentityError.tampered("\(r.file): \(problem)") }
-            return r.identity!
-        }
-        throw IdentityError.notFound("'\(who)' in \(Self.recipientsDir(root)) (add it with protfs identity add)")
-    }
-
     func recipient(at path: String) -> Recipient {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return Recipient(file: path, problem: "unreadable") }
         let lines = text.split(separator: "\n").map(String.init)

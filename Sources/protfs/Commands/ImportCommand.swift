@@ -34,7 +34,7 @@ struct ImportCommand: ParsableCommand {
         let importer = Importer(source: source, destination: dest)
         importer.run(entries) { bar.update(files: $0, bytes: $1) }
         bar.finish()
-        syncDestination(dest)
+        sync()   // imported data reaches the store's disk before success is reported
         let t = importer.totals
         let seconds = Date().timeIntervalSince(started)
         let errors = t.errors.count + walkProblems
@@ -48,12 +48,5 @@ struct ImportCommand: ParsableCommand {
             Out.line("\(t.raised) raised by detectors, \(errors) errors")
         }
         if errors > 0 { throw ExitCode.failure }
-    }
-
-    /// Imported data reaches the store's disk before the command reports success.
-    private func syncDestination(_ dest: String) {
-        let fd = open(dest, O_RDONLY | O_DIRECTORY)
-        if fd >= 0 { fsync(fd); close(fd) }
-        sync()
     }
 }

@@ -71,7 +71,7 @@ struct FsckCommand: ParsableCommand {
     func run() throws {
         let s = try credentials.unlock(store)
         if repair {
-            guard !MountTable.entries().contains(where: { $0.source == Actor.absolute(store) }) else {
+            guard MountTable.mountpoints(ofStore: Actor.absolute(store)).isEmpty else {
                 throw ValidationError("unmount the store before --repair")
             }
             try repairTornTails(s)

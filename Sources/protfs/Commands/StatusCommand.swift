@@ -24,8 +24,7 @@ struct StatusCommand: ParsableCommand {
         let store = try StoreLocator.resolve(target)
         let config = try Store.readConfig(at: store)
         let policy = try? PolicyLoader.load(file: Store.policyPath(store)).policy
-        let absolute = Actor.absolute(store)
-        let mounts = MountTable.entries().filter { $0.source == absolute || $0.source == store }.map(\.target)
+        let mounts = MountTable.mountpoints(ofStore: Actor.absolute(store))
 
         var labels: [String: LabelCount] = [:]
         var foreign: [String] = []
