@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, dependencies pointing one way:
-// protfs (CLI) -> ProtMount -> ProtStore -> ProtContainer / ProtPolicy / ProtLedger -> ProtCrypto -> C system libraries
+// protfs (CLI) -> ProtMount / ProtService -> ProtShare -> ProtStore -> ProtContainer / ProtPolicy / ProtLedger -> ProtCrypto -> C system libraries
 let package = Package(
     name: "protfs",
     platforms: [.macOS(.v13)],
@@ -13,6 +13,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
@@ -24,9 +27,19 @@ let package = Package(
         .target(name: "ProtPolicy", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "ProtLedger", dependencies: ["ProtCrypto", "CSQLite"]),
         .target(name: "ProtStore", dependencies: ["ProtContainer", "ProtPolicy", "ProtLedger", "ProtCrypto"]),
-        .target(name: "ProtMount", dependencies: ["ProtStore", "CFuse3", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "ProtShare", dependencies: ["ProtStore", "ProtContainer", "ProtPolicy", "ProtCrypto"]),
+        .target(name: "ProtService", dependencies: [
+            "ProtShare", "ProtStore", "ProtLedger", "ProtPolicy",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "ProtMount", dependencies: ["ProtShare", "ProtStore", "CFuse3", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "protfs", dependencies: [
-            "ProtMount", "ProtStore", "ProtPolicy", "ProtLedger", "ProtContainer", "ProtCrypto",
+            "ProtMount", "ProtService", "ProtShare", "ProtStore", "ProtPolicy", "ProtLedger", "ProtContainer", "ProtCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

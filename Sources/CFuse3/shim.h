@@ -6,6 +6,7 @@
 #include <fuse3/fuse_lowlevel.h>
 #include <sys/xattr.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
 #include <sys/file.h>
 #include <dirent.h>
 #include <fcntl.h>

@@ -15,7 +15,7 @@ public final class Container: @unchecked Sendable {
     private var generation: UInt64
     private var activeSlot: Int
     private var headerMAC: [UInt8]
-    private let fileKey: SecureBytes
+    let fileKey: SecureBytes
     let blockKey: SecureBytes
     private let macKey: SecureBytes
     let lock = RWLock()
@@ -49,8 +49,21 @@ public final class Container: @unchecked Sendable {
     }
 
     /// Opens an existing container: authenticates a header slot and checks that the final block belongs to it.
-    public static func open(fd: Int32, keys: LabelKeyLookup) throws -> Container {
-        try openReporting(fd: fd, keys: keys).container
+    public static func open(fd: Int32, keys: @escaping LabelKeyLookup) throws -> Container {
+        try openReporting(fd: fd, keys: .labelKeys(keys)).container
+    }
+
+    /// Where the content key of a header slot comes from: the store's label keys, or (for a portable copy
+    /// opened without the store) a key the caller unwrapped from the slot's fields. Either way the slot's
+    /// MAC must then verify under that key.
+    public enum KeySource {
+        case labelKeys(LabelKeyLookup)
+        case fileKey((HeaderFields) throws -> SecureBytes)
+    }
+
+    /// Opens a container held in the first `length` bytes of `fd` (a portable copy carries a trailer after it).
+    public static func open(fd: Int32, length: UInt64? = nil, keys: KeySource) throws -> Container {
+        try openReporting(fd: fd, length: length, keys: keys).container
     }
 
     /// The two header slots as stored (zero-filled past the end of a short file) and how many bytes were there.
@@ -61,8 +74,8 @@ public final class Container: @unchecked Sendable {
     }
 
     /// `open`, also returning what was wrong with a slot that was not used (for fsck).
-    static func openReporting(fd: Int32, keys: LabelKeyLookup) throws -> (container: Container, slotProblems: [String]) {
-        let cipherSize = try FileIO.size(fd)
+    static func openReporting(fd: Int32, length: UInt64? = nil, keys: KeySource) throws -> (container: Container, slotProblems: [String]) {
+        let cipherSize = try length ?? FileIO.size(fd)
         let (region, got) = try headerRegion(fd)
         guard got >= 8, Array(region[0..<8]) == Layout.magic || Array(region[Layout.slotSize..<Layout.slotSize + 8]) == Layout.magic else {
             throw ContainerError.notAContainer
@@ -82,7 +95,7 @@ public final class Container: @unchecked Sendable {
     struct Candidate { let index: Int; let slot: HeaderSlot; let fileKey: SecureBytes }
 
     /// Parses and authenticates both slots. Valid ones come back newest first; problems with the others are listed.
-    static func authenticatedSlots(_ region: [UInt8], keys: LabelKeyLookup) throws -> (candidates: [Candidate], problems: [String]) {
+    static func authenticatedSlots(_ region: [UInt8], keys: KeySource) throws -> (candidates: [Candidate], problems: [String]) {
         var found: [Candidate] = [], problems: [String] = []
         var firstHardError: ContainerError?
         for i in 0..<Layout.slotCount {
@@ -90,12 +103,19 @@ public final class Container: @unchecked Sendable {
             do {
                 guard let (slot, signed) = try HeaderSlot.parse(bytes) else { continue }
                 let f = slot.fields
-                let kek: SecureBytes
-                do { kek = try keys(f.labelId, f.labelKeyVersion) } catch {
-                    throw ContainerError.keyUnavailable("label '\(f.labelId)' key version \(f.labelKeyVersion): \(error)")
-                }
-                let fileKey = try AESGCM.openKey(key: kek, sealed: slot.wrappedKey,
+                let fileKey: SecureBytes
+                switch keys {
+                case .labelKeys(let lookup):
+                    let kek: SecureBytes
+                    do { kek = try lookup(f.labelId, f.labelKeyVersion) } catch {
+                        throw ContainerError.keyUnavailable("label '\(f.labelId)' key version \(f.labelKeyVersion): \(error)")
+                    }
+                    fileKey = try AESGCM.openKey(key: kek, sealed: slot.wrappedKey,
                                                  aad: FileKeys.wrapAAD(fileId: f.fileId, label: f.labelId, version: f.labelKeyVersion))
+                case .fileKey(let unwrap):
+                    // A slot this caller holds no key for is one that does not authenticate (the other may).
+                    fileKey = try unwrap(f)
+                }
                 let mac = try Digest.hmacSHA256(key: try FileKeys.macKey(fileKey, fileId: f.fileId), data: signed)
                 guard ConstantTime.equal(mac, slot.mac) else { throw CryptoError.authenticationFailed }
                 found.append(Candidate(index: i, slot: slot, fileKey: fileKey))

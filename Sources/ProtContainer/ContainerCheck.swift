@@ -11,10 +11,10 @@ public struct ContainerReport: Sendable {
 }
 
 extension Container {
-    public static func check(fd: Int32, keys: LabelKeyLookup) -> ContainerReport {
+    public static func check(fd: Int32, keys: @escaping LabelKeyLookup) -> ContainerReport {
         var report = ContainerReport()
         let c: Container
-        do { (c, report.problems) = try openReporting(fd: fd, keys: keys) } catch {
+        do { (c, report.problems) = try openReporting(fd: fd, keys: .labelKeys(keys)) } catch {
             report.problems.append("\(error)")
             return report
         }

@@ -15,12 +15,12 @@ extension Container {
     /// verify and whose tail does not. This keeps the longest run of leading blocks that verify and seals the
     /// last of them as final. Never automatic: a cut file looks exactly like a truncation attack, so only an
     /// administrator who knows of a crash should ask for it (and it is logged).
-    public static func repairTornTail(fd: Int32, keys: LabelKeyLookup) throws -> TailRepair {
+    public static func repairTornTail(fd: Int32, keys: @escaping LabelKeyLookup) throws -> TailRepair {
         if (try? open(fd: fd, keys: keys)) != nil { return .notATornTail("the container is intact") }
         let cipherSize = try FileIO.size(fd)
         let (region, got) = try headerRegion(fd)
         guard got == Layout.headerSize else { return .notATornTail("shorter than a header") }
-        let (candidates, _) = try authenticatedSlots(region, keys: keys)
+        let (candidates, _) = try authenticatedSlots(region, keys: .labelKeys(keys))
         guard let newest = candidates.first else { return .notATornTail("no header slot authenticates") }
         func sized(_ size: UInt64) throws -> Container {
             try Container(fd: fd, fields: newest.slot.fields, size: size, generation: newest.slot.generation,

@@ -3,6 +3,9 @@ public enum EventKind: String, CaseIterable, Sendable {
     case mount, unmount, create, openRead = "open-read", openWrite = "open-write", close, rename, unlink
     case mkdir, rmdir, relabel, protect, unprotect, share, deny, integrityFailure = "integrity-failure"
     case policyChange = "policy-change", keyChange = "key-change", setattr, setxattr, prune, repair
+    /// Key service: a recipient asked for a share's key (allowed or refused); a share was revoked;
+    /// an owner notification could not be delivered.
+    case shareOpen = "share-open", revoke, notify, service
 }
 
 public enum Outcome: String, CaseIterable, Sendable {

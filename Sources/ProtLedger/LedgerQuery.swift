@@ -12,6 +12,8 @@ public struct LedgerFilter: Sendable {
     public var limit: Int?
     /// Only rows after this sequence number (for --follow).
     public var afterSeq: Int64?
+    /// Only rows whose detail contains this text (a share id: `share=ID`).
+    public var detailContains: String?
     /// Only rows whose path is one of these (for the `audit` right: the files a caller may see).
     public init() {}
 }
@@ -29,6 +31,7 @@ extension Ledger {
         if let s = f.since { add("ts >= ?") { $0.bind($1, s) } }
         if let u = f.until { add("ts < ?") { $0.bind($1, u) } }
         if let a = f.afterSeq { add("seq > ?") { $0.bind($1, a) } }
+        if let d = f.detailContains { add("instr(detail, ?) > 0") { $0.bind($1, d) } }
         if let p = f.path {
             if p.contains(where: { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "[") }) {
                 add("CAST(path AS TEXT) GLOB CAST(? AS TEXT)") { $0.bind($1, blob: p) }

@@ -23,6 +23,11 @@ extension Filesystem {
             do { try ledger.flush() } catch { return reply(req, EIO) }
             return replyXattr(req, Array("committed".utf8), size)
         }
+        // Share and revoke act when asked: a size probe must not act twice.
+        if size == 0 && (name.hasPrefix(Self.sharePrefix) || name.hasPrefix(Self.revokePrefix)) { return reply(req, ERANGE) }
+        if name.hasPrefix("user.protfs."), let answer = controlXattr(node, name, Caller(req)) {
+            return replyXattr(req, answer, size)
+        }
         if name == Self.labelXattr || name == Self.methodXattr {
             guard node.isRegular else { return reply(req, ENODATA) }
             do {

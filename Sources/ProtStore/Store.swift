@@ -13,6 +13,9 @@ public final class Store: @unchecked Sendable {
     let masterKey: SecureBytes   // module-internal: key derivations in this module only
     private let keyCache = PthreadMutex()
     private var keks: [String: SecureBytes] = [:]
+    private let revocationLock = PthreadMutex()
+    /// `SHAREID/IDENTITY` or `SHAREID/*`: per-file grants that no longer count, wherever the file is now.
+    private var revokedGrants: Set<String> = []
 
     public static let metaDirName = ".protfs"
     public var metaDir: String { root + "/" + Self.metaDirName }
@@ -128,6 +131,23 @@ public final class Store: @unchecked Sendable {
             keks[cacheKey] = k
             return k
         }
+    }
+
+    /// A key for one purpose of the store's own (share records, the key service's private key), derived from
+    /// the master key, so it exists only while the store is unlocked.
+    public func purposeKey(_ purpose: String) throws -> SecureBytes {
+        try KDF.hkdf(key: masterKey, salt: Hex.decode(config.storeId) ?? [], info: Array("protfs v1 \(purpose)".utf8))
+    }
+
+    /// Makes the grants of a share (of one grantee, or all with nil) count for nothing from now on.
+    public func revoke(shareId: [UInt8], grantee: String?) {
+        let key = Hex.encode(shareId) + "/" + (grantee ?? "*")
+        revocationLock.locked { _ = revokedGrants.insert(key) }
+    }
+
+    public func isRevoked(_ g: Grant) -> Bool {
+        let id = Hex.encode(g.shareId)
+        return revocationLock.locked { !revokedGrants.isEmpty && (revokedGrants.contains(id + "/*") || revokedGrants.contains(id + "/" + g.identity)) }
     }
 
     public var keyLookup: LabelKeyLookup { { [unowned self] label, version in try self.labelKey(label, version: version) } }

@@ -14,6 +14,7 @@ struct Protfs: ParsableCommand {
         version: "0.1.0",
         subcommands: [InitCommand.self, PasswdCommand.self, InfoCommand.self, ProtectCommand.self, UnprotectCommand.self,
                       FsckCommand.self, MountCommand.self, UnmountCommand.self, StatusCommand.self, IdentityCommand.self,
+                      ShareCommand.self, OpenCommand.self, ServeCommand.self, TrackCommand.self, RevokeCommand.self,
                       ScanCommand.self, ImportCommand.self, LabelCommand.self, PolicyCommand.self, AuditCommand.self, ReportCommand.self, BenchCommand.self,
                       DebugCommand.self]
     )

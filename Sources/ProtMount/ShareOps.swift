@@ -1,0 +1,175 @@
+import Foundation
+import Glibc
+import ProtContainer
+import ProtCrypto
+import ProtLedger
+import ProtPolicy
+import ProtShare
+import ProtStore
+
+/// `protfs share` and `protfs revoke` through the mount. The CLI asks with a getxattr whose name carries a
+/// descriptor of its own holding the request (`user.protfs.share.FD`); the answer is the attribute's value,
+/// a JSON result with a readable error. The decision uses the caller's identity as the kernel reports it.
+extension Filesystem {
+    static let sharePrefix = ShareRequest.xattr + "."
+    static let revokePrefix = RevokeRequest.xattr + "."
+
+    struct ControlResult: Encodable {
+        var ok: Bool
+        var error: String?
+        var shareId: String?
+        var tracked: Bool?
+        var revoked: [String]?
+        static func failure(_ why: String) -> ControlResult { ControlResult(ok: false, error: why) }
+    }
+
+    /// Handles a control attribute, or returns nil when `name` is not one.
+    func controlXattr(_ node: Inode, _ name: String, _ caller: Caller) -> [UInt8]? {
+        let result: ControlResult
+        if name == RecipientListing.xattr && node === inodes.root {
+            let lines = store.recipients().compactMap { $0.problem == nil ? $0.identity?.line : nil }
+            return Array(lines.joined(separator: "\n").utf8)
+        } else if name.hasPrefix(Self.sharePrefix), let fd = Int32(name.dropFirst(Self.sharePrefix.count)) {
+            result = share(node, requestFd: fd, caller: caller)
+        } else if name.hasPrefix(Self.revokePrefix), let fd = Int32(name.dropFirst(Self.revokePrefix.count)) {
+            result = revoke(node, requestFd: fd, caller: caller)
+        } else {
+            return nil
+        }
+        return Array((try? JSONEncoder().encode(result)) ?? Data())
+    }
+
+    private func share(_ node: Inode, requestFd: Int32, caller: Caller) -> ControlResult {
+        guard node.isRegular else { return .failure("only files can be shared") }
+        guard let bytes = CallerFiles.read(pid: caller.pid, fd: requestFd, limit: ShareRequest.maxBytes),
+              let req = try? JSONDecoder().decode(ShareRequest.self, from: Data(bytes)) else {
+            return .failure("unreadable share request")
+        }
+        let path = sharePath(node)
+        do {
+            return try withOpenFile(node) { file -> ControlResult in
+                let c = file.container
+                let before = c.fields
+                let rights = store.rights(of: caller.identity, header: before).effective
+                guard rights.contains(.share) else {
+                    _ = deny(caller, .share, path: path, label: before.labelId, needed: .share, had: rights)
+                    return .failure("you do not hold the share right on \(Self.text(path)) (you hold \(rights)); the refusal is logged")
+                }
+                let asked = Rights(rawValue: req.rights)
+                guard asked.isSubset(of: rights) else {
+                    record(caller.event(.deny, .denied, path: path, label: before.labelId,
+                                        detail: "share of \(asked) exceeds the caller's rights (\(rights))"))
+                    return .failure("you cannot give rights you do not hold: asked \(asked), you hold \(rights)")
+                }
+                var output: Int32? = nil
+                if let ofd = req.outputFd {
+                    guard let o = CallerFiles.open(pid: caller.pid, fd: ofd, .write) else {
+                        return .failure("the output file is not a regular file open for writing outside a FUSE mount")
+                    }
+                    output = o
+                }
+                defer { if let output { close(output) } }
+                let sharer = userName(uid: caller.uid) ?? "uid:\(caller.uid)"
+                let plan = try Sharing(store: store).plan(req, container: c, path: Self.text(path), sharerUid: caller.uid,
+                                                          sharer: sharer, now: currentTimeNanos())
+                let kek = try store.labelKey(before.labelId, version: before.labelKeyVersion)
+                try c.rewriteHeader(plan.fields, kek: kek)
+                do {
+                    try ShareBook(store: store).save(plan.record)
+                    if let output { try PortableCopy.write(c, envelope: plan.envelope, to: output) }
+                } catch {
+                    try? c.rewriteHeader(before, kek: kek)
+                    Glibc.unlink(ShareBook.directory(store.root) + "/\(plan.record.id).share")
+                    throw error
+                }
+                record(caller.event(.share, .allowed, path: path, label: before.labelId, detail: Sharing.ledgerDetail(plan.record)))
+                return ControlResult(ok: true, shareId: plan.record.id, tracked: plan.record.tracked)
+            }
+        } catch ContainerError.headerFull {
+            return .failure("the header of \(Self.text(path)) has no room for more grants; revoke old shares first")
+        } catch let e as ShareError {
+            record(caller.event(.share, .error, path: path, detail: "\(e)"))
+            return .failure("\(e)")
+        } catch {
+            record(caller.event(.share, .error, path: path, detail: "\(error)"))
+            return .failure("\(error)")
+        }
+    }
+
+    private func revoke(_ node: Inode, requestFd: Int32, caller: Caller) -> ControlResult {
+        guard let bytes = CallerFiles.read(pid: caller.pid, fd: requestFd, limit: 4096),
+              let req = try? JSONDecoder().decode(RevokeRequest.self, from: Data(bytes)) else {
+            return .failure("unreadable revoke request")
+        }
+        let book = ShareBook(store: store)
+        let path = sharePath(node)
+        do {
+            if node === inodes.root {
+                guard let id = req.shareId, let r = try book.load(id) else { return .failure("no share \(req.shareId ?? "(none given)")") }
+                return try revoke([r], req.recipient, caller: caller, path: Array(r.path.utf8), file: nil)
+            }
+            guard node.isRegular else { return .failure("only files carry shares") }
+            return try withOpenFile(node) { file in
+                let ids = Set(file.container.fields.grants.map { Hex.encode($0.shareId) })
+                let wanted = req.shareId.map { ids.contains($0) ? [$0] : [] } ?? Array(ids)
+                let records = try wanted.compactMap { try book.load($0) }
+                guard !records.isEmpty else { return .failure("\(Self.text(path)) has no share \(req.shareId ?? "")") }
+                return try revoke(records, req.recipient, caller: caller, path: path, file: file)
+            }
+        } catch {
+            record(caller.event(.revoke, .error, path: path, detail: "\(error)"))
+            return .failure("\(error)")
+        }
+    }
+
+    /// Marks the shares revoked (the key service refuses from now on), makes their grants count for nothing
+    /// here, and takes them out of the file's header when the file is at hand.
+    private func revoke(_ records: [ShareRecord], _ recipient: String?, caller: Caller, path: [UInt8], file: OpenFile?) throws -> ControlResult {
+        let book = ShareBook(store: store)
+        var done: [String] = []
+        for var r in records {
+            let owner: Rights = file.map { store.rights(of: caller.identity, header: $0.container.fields).effective }
+                ?? store.policy.rights(of: caller.identity, label: r.label, fileOwner: r.sharerUid, extraGrants: []).effective
+            guard caller.uid == r.sharerUid || owner.contains(.owner) else {
+                _ = deny(caller, .revoke, path: path, label: r.label, needed: .owner, had: owner)
+                return .failure("only the sharer or a holder of owner may revoke share \(r.id); the refusal is logged")
+            }
+            let who = try recipient.map { name -> ShareRecipient in
+                guard let x = r.recipients.first(where: { $0.name == name || $0.email == name }) else {
+                    throw ShareError.notARecipient("share \(r.id) has no recipient '\(name)'")
+                }
+                return x
+            }
+            let now = currentTimeNanos()
+            r.revoked[who?.name ?? "*"] = now
+            try book.save(r)
+            let idBytes = Hex.decode(r.id) ?? []
+            if let who {
+                for g in [who.keyGrantee, who.localUser.map { "user:" + $0 }].compactMap({ $0 }) { store.revoke(shareId: idBytes, grantee: g) }
+            } else {
+                store.revoke(shareId: idBytes, grantee: nil)
+            }
+            if let c = file?.container {
+                let f = c.fields
+                try c.rewriteHeader(Sharing.removingGrants(f, shareId: idBytes, recipient: who),
+                                    kek: try store.labelKey(f.labelId, version: f.labelKeyVersion))
+            }
+            record(caller.event(.revoke, .allowed, path: path, label: r.label,
+                                detail: "share=\(r.id) recipient=\(who?.name ?? "*")"))
+            done.append(r.id)
+        }
+        return ControlResult(ok: true, revoked: done)
+    }
+
+    /// At mount: revocations recorded earlier keep counting.
+    static func loadRevocations(_ store: Store) {
+        for r in ShareBook(store: store).all() {
+            let id = Hex.decode(r.id) ?? []
+            for name in r.revoked.keys {
+                if name == "*" { store.revoke(shareId: id, grantee: nil); continue }
+                guard let who = r.recipients.first(where: { $0.name == name }) else { continue }
+                for g in [who.keyGrantee, who.localUser.map { "user:" + $0 }].compactMap({ $0 }) { store.revoke(shareId: id, grantee: g) }
+            }
+        }
+    }
+}
