@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import ProtCrypto
 import ProtLedger
 import ProtPolicy
@@ -99,8 +100,11 @@ public final class KeyService: @unchecked Sendable {
     private func deny(_ req: KeyRequest, _ record: ShareRecord?, _ address: String, _ status: Int, _ reason: String,
                       outcome: Outcome = .denied) -> Reply {
         _ = log(req, record, address, outcome, reason)
-        if let record, let r = record.recipients.first(where: { $0.publicKey == req.recipient }) {
-            notifier?.opened(record, recipient: r, address: address, allowed: false, reason: reason, at: currentTimeNanos())
+        if let record {
+            // Someone the share was not made for is worth telling the owner about too.
+            let who = record.recipients.first(where: { $0.publicKey == req.recipient })
+                ?? ShareRecipient(name: "unknown key \(req.recipient.prefix(16))", publicKey: req.recipient)
+            notifier?.opened(record, recipient: who, address: address, allowed: false, reason: reason, at: currentTimeNanos())
         }
         return refuse(status, reason)
     }
@@ -109,7 +113,7 @@ public final class KeyService: @unchecked Sendable {
     private func log(_ req: KeyRequest, _ record: ShareRecord?, _ address: String, _ outcome: Outcome, _ reason: String) -> Bool {
         let name = record?.recipients.first(where: { $0.publicKey == req.recipient })?.name
         let detail = "share=\(req.shareId) recipient=\(name ?? "?")(\(req.recipient.prefix(16))) from=\(address): \(reason)"
-        let e = LedgerEvent(kind: .shareOpen, outcome: outcome, user: name, process: "key-service",
+        let e = LedgerEvent(kind: .shareOpen, outcome: outcome, user: name, pid: Int64(getpid()), process: "key-service",
                             path: record.map { Array($0.path.utf8) }, label: record?.label, detail: detail)
         do { try ledger.append(e); return true } catch { return false }
     }

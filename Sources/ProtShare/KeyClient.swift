@@ -22,10 +22,13 @@ public struct KeyClient: Sendable {
             return a
         }
         let reason = (try? JSONDecoder().decode(ServiceRefusal.self, from: body))?.error ?? "HTTP \(status)"
+        // Reasons read "code: explanation"; the error's own wording already names the code.
+        let code = reason.prefix { $0 != ":" }
+        let why = reason.contains(":") ? String(reason.drop { $0 != ":" }.dropFirst()).trimmingCharacters(in: .whitespaces) : reason
         switch status {
-        case 403 where reason.hasPrefix("revoked"): throw ShareError.revoked(reason)
-        case 403 where reason.hasPrefix("expired"): throw ShareError.expired(reason)
-        case 403: throw ShareError.notARecipient(reason)
+        case 403 where code == "revoked": throw ShareError.revoked(why)
+        case 403 where code == "expired": throw ShareError.expired(why)
+        case 403: throw ShareError.notARecipient(why)
         default: throw ShareError.service("\(reason) (HTTP \(status))")
         }
     }

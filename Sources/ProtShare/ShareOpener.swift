@@ -38,9 +38,15 @@ public struct ShareOpener {
         var errors: [ShareError] = []
         var fetched: (key: SecureBytes, source: String)?
         var usedGrant: Grant?
+        var askedAsOutsider = false
         let source = Container.KeySource.fileKey { fields in
             do {
                 guard let g = fields.grants.first(where: { $0.identity == me && $0.shareId == shareIdBytes }) else {
+                    // A tracked share's service hears of the attempt too (it refuses, logs and tells the owner).
+                    if env.tracked && !askedAsOutsider {
+                        askedAsOutsider = true
+                        _ = try? trackedKey(env, now: now)
+                    }
                     throw ShareError.notARecipient("\(name) was not shared with \(identity.identity.name) (\(identity.identity.fingerprint))")
                 }
                 if let exp = g.expiry, now >= exp { throw ShareError.expired("the grant ended \(isoTime(exp))") }
