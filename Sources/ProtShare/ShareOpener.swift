@@ -38,15 +38,9 @@ public struct ShareOpener {
         var errors: [ShareError] = []
         var fetched: (key: SecureBytes, source: String)?
         var usedGrant: Grant?
-        var askedAsOutsider = false
         let source = Container.KeySource.fileKey { fields in
             do {
                 guard let g = fields.grants.first(where: { $0.identity == me && $0.shareId == shareIdBytes }) else {
-                    // A tracked share's service hears of the attempt too (it refuses, logs and tells the owner).
-                    if env.tracked && !askedAsOutsider {
-                        askedAsOutsider = true
-                        _ = try? trackedKey(env, now: now)
-                    }
                     throw ShareError.notARecipient("\(name) was not shared with \(identity.identity.name) (\(identity.identity.fingerprint))")
                 }
                 if let exp = g.expiry, now >= exp { throw ShareError.expired("the grant ended \(isoTime(exp))") }
@@ -67,6 +61,10 @@ public struct ShareOpener {
         }
         let container: Container
         do { container = try Container.open(fd: fd, length: parsed.containerLength, keys: source) } catch {
+            // Not a recipient of a tracked share: its service hears of the attempt too (it refuses, logs, tells the owner).
+            if env.tracked && fetched == nil && errors.allSatisfy({ if case .notARecipient = $0 { return true }; return false }) {
+                _ = try? trackedKey(env, now: now)
+            }
             if let specific = errors.first(where: { if case .notARecipient = $0 { return false }; return true }) ?? errors.first {
                 throw specific
             }

@@ -9,7 +9,7 @@ import ProtPolicy
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Micro-benchmarks used by the scripts in Benchmarks/.",
-        subcommands: [Crypto.self, Detectors.self, LedgerAppend.self, LedgerFill.self])
+        subcommands: [Crypto.self, Detectors.self, LedgerAppend.self, LedgerFill.self, KeyServiceBench.self])
 
     static func now() -> Double { Double(currentTimeNanos()) / 1e9 }
 
@@ -138,7 +138,7 @@ struct BenchCommand: ParsableCommand {
 /// Hidden helpers the test suite drives as a separate process (so it can be killed mid-stream).
 struct DebugCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "debug", abstract: "Test helpers.", shouldDisplay: false, subcommands: [LedgerStream.self])
+        commandName: "debug", abstract: "Test helpers.", shouldDisplay: false, subcommands: [LedgerStream.self, SignKeyRequest.self])
 
     struct LedgerStream: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "ledger-stream",
