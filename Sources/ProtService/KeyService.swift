@@ -17,6 +17,7 @@ public final class KeyService: @unchecked Sendable {
     let privateKey: SecureBytes
     let notifier: Notifier?
     let replay = ReplayGuard(windowSeconds: KeyRequest.window)
+    let records: RecordCache
     let limiter: RateLimiter
     private let macKeys = PthreadMutex()
     private var macKeyCache: [String: SecureBytes] = [:]
@@ -29,6 +30,7 @@ public final class KeyService: @unchecked Sendable {
     public init(store: Store, ledger: Ledger, config: ServiceConfig, notifier: Notifier?, ratePerSecond: Double) throws {
         self.store = store; self.ledger = ledger; self.config = config; self.notifier = notifier
         book = ShareBook(store: store)
+        records = try RecordCache(book: book)
         privateKey = try config.privateKey(store)
         limiter = RateLimiter(perSecond: ratePerSecond, burst: max(1, ratePerSecond * 2))
     }
@@ -45,7 +47,7 @@ public final class KeyService: @unchecked Sendable {
 
         // Authenticated from here on: every outcome is a ledger row.
         let record: ShareRecord?
-        do { record = try book.load(req.shareId) } catch {
+        do { record = try records.load(req.shareId) } catch {
             return deny(req, nil, address, 403, "unknown-share: \(error)")
         }
         guard let record else { return deny(req, nil, address, 404, "unknown-share: no share \(req.shareId)") }
@@ -61,8 +63,7 @@ public final class KeyService: @unchecked Sendable {
         let cappedOffline = record.expires.map { min(offlineUntil, $0) } ?? offlineUntil
         let answer: KeyAnswer
         do {
-            let key = try AESGCM.openKey(key: try book.sealingKey(), sealed: Hex.decode(record.sealedKey) ?? [],
-                                         aad: ShareRecord.keyAAD(shareId: record.id, fileId: record.fileId))
+            let key = try records.contentKey(record)
             let ctx = KeyAnswer.context(shareId: record.id, nonce: req.nonce, offlineUntil: cappedOffline,
                                         expires: record.expires ?? 0, rights: record.rights)
             let wrapped = try X25519.wrap(key, to: Hex.decode(req.recipient)!, context: ctx)
