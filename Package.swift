@@ -45,7 +45,7 @@ let package = Package(
         ]),
 
         // Fuzzing harness: built with -sanitize=fuzzer by scripts/fuzz.sh; a plain build replays the kept inputs.
-        .executableTarget(name: "protfs-fuzz", dependencies: ["ProtContainer", "ProtPolicy"], path: "Tests/Fuzz/Harness"),
+        .executableTarget(name: "protfs-fuzz", dependencies: ["ProtContainer", "ProtPolicy", "ProtShare"], path: "Tests/Fuzz/Harness"),
 
         .testTarget(name: "ProtCryptoTests", dependencies: ["ProtCrypto"]),
         .testTarget(name: "ProtContainerTests", dependencies: ["ProtContainer", "ProtCrypto"]),

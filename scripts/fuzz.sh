@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# libFuzzer over the container header parser, the policy loader and the detectors, FUZZ_SECONDS each
+# libFuzzer over the container header parser, the policy loader, the detectors and the portable-copy trailer, FUZZ_SECONDS each
 # (default 60; CI runs 20). Seeds are Tests/Fuzz/Corpus/TARGET; a crash is saved under
 # Tests/Fuzz/Crashers/TARGET/ (commit it: the test suite replays it) and fails the script.
 set -euo pipefail
@@ -12,7 +12,7 @@ BIN=.build/fuzz/release/protfs-fuzz
 WORK="$(mktemp -d /tmp/protfs-fuzz.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 status=0
-for t in header policy detectors; do
+for t in header policy detectors share; do
   mkdir -p "$WORK/$t" "Tests/Fuzz/Crashers/$t"
   cp Tests/Fuzz/Corpus/$t/* "$WORK/$t/"
   if "$BIN" "$t" -max_total_time="$SECONDS_EACH" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \

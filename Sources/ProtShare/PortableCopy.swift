@@ -78,17 +78,24 @@ public enum PortableCopy {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw ShareError.io("\(name): \(String(cString: strerror(errno)))") }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw ShareError.notAPortableCopy(name) }
-        let size = UInt64(st.st_size)
+        return try parse(size: UInt64(st.st_size), name: name) { offset, count in
+            var buf = [UInt8](repeating: 0, count: count)
+            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, off_t(offset)) }
+            return n == count ? buf : nil
+        }
+    }
+
+    /// The trailer of a copy of `size` bytes, read through `read(offset, count)` (also the fuzzing entry point:
+    /// any input must give an answer or an error, never a crash or an out-of-bounds read).
+    public static func parse(size: UInt64, name: String, read: (UInt64, Int) -> [UInt8]?) throws -> Parsed {
         guard size >= UInt64(Layout.headerSize + 12 + 32) else { throw ShareError.notAPortableCopy(name) }
-        var tail = [UInt8](repeating: 0, count: 12)
-        guard pread(fd, &tail, 12, off_t(size - 12)) == 12, Array(tail[4...]) == magic else { throw ShareError.notAPortableCopy(name) }
+        guard let tail = read(size - 12, 12), Array(tail[4...]) == magic else { throw ShareError.notAPortableCopy(name) }
         let envLength = UInt64(tail[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
         guard envLength > 0, envLength <= UInt64(maxEnvelope), envLength + 44 + UInt64(Layout.headerSize) <= size else {
             throw ShareError.tampered("impossible envelope length \(envLength)")
         }
         let containerLength = size - 44 - envLength
-        var env = [UInt8](repeating: 0, count: Int(envLength) + 32)
-        guard pread(fd, &env, env.count, off_t(containerLength)) == env.count else { throw ShareError.io("\(name): short read") }
+        guard let env = read(containerLength, Int(envLength) + 32) else { throw ShareError.io("\(name): short read") }
         let envelopeBytes = Array(env[0..<Int(envLength)]), mac = Array(env[Int(envLength)...])
         guard let envelope = try? JSONDecoder().decode(ShareEnvelope.self, from: Data(envelopeBytes)),
               envelope.format == "protfs-share-v1", ShareBook.isValidId(envelope.shareId) else {

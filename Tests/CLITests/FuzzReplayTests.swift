@@ -4,7 +4,7 @@ import Testing
 /// Every kept fuzzing input (seeds, and crashers once fixed) replayed through the harness built plainly:
 /// a parser regression shows up in the normal suite, not only when someone runs scripts/fuzz.sh.
 @Suite struct FuzzReplayTests {
-    @Test(arguments: ["header", "policy", "detectors"])
+    @Test(arguments: ["header", "policy", "detectors", "share"])
     func keptInputsDoNotCrash(_ target: String) throws {
         let harness = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().appendingPathComponent("protfs-fuzz").path
         let p = Process()

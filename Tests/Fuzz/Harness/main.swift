@@ -1,10 +1,12 @@
 import Foundation
 import ProtContainer
 import ProtPolicy
+import ProtShare
 
 // protfs-fuzz TARGET [libFuzzer arguments | input files]
 // Targets: header (container header parser), policy (YAML policy loader), detectors (content scanner,
-// which must also give the same counts however the input is cut into chunks).
+// which must also give the same counts however the input is cut into chunks), share (the trailer of a
+// portable copy, then the header of the container it delimits).
 // Built with -sanitize=fuzzer, libFuzzer drives it; built plainly, it replays the given files once.
 
 nonisolated(unsafe) var target = ""
@@ -31,6 +33,16 @@ func runOne(_ data: UnsafeRawBufferPointer) {
         }
         let a = whole.finish(), b = cut.finish()
         if a != b { fatalError("detector counts depend on chunking: \(a) vs \(b)") }
+    case "share":
+        let bytes = Array(data)
+        let parsed = try? PortableCopy.parse(size: UInt64(bytes.count), name: "fuzz.pfs") { offset, count in
+            guard offset <= UInt64(bytes.count), count <= bytes.count - Int(offset) else { return nil }
+            return Array(bytes[Int(offset)..<(Int(offset) + count)])
+        }
+        if let p = parsed {
+            precondition(p.containerLength >= UInt64(Layout.headerSize) && p.containerLength <= UInt64(bytes.count))
+            _ = Container.peek(headerRegion: Array(bytes[0..<Layout.headerSize]))
+        }
     default:
         fatalError("unknown target \(target)")
     }
@@ -45,8 +57,8 @@ typealias Driver = @convention(c) (UnsafeMutablePointer<Int32>, UnsafeMutablePoi
                                    @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
 
 var args = CommandLine.arguments
-guard args.count >= 2, ["header", "policy", "detectors"].contains(args[1]) else {
-    FileHandle.standardError.write(Data("usage: protfs-fuzz header|policy|detectors [libFuzzer args | files]\n".utf8))
+guard args.count >= 2, ["header", "policy", "detectors", "share"].contains(args[1]) else {
+    FileHandle.standardError.write(Data("usage: protfs-fuzz header|policy|detectors|share [libFuzzer args | files]\n".utf8))
     exit(2)
 }
 target = args.remove(at: 1)
