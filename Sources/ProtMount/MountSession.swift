@@ -61,7 +61,7 @@ public enum MountSession {
         let ledger = try Ledger(path: ledgerPath)
         defer { ledger.close() }
         let fs = try Filesystem(store: store, ledger: ledger, ledgerMode: options.ledgerMode, log: log)
-        Filesystem.loadRevocations(store)
+        fs.loadRevocations()
         mounted = fs
         let reclaimer = InodeReclaimer(session: se, inodes: fs.inodes)
         fs.reclaimer = reclaimer

@@ -134,18 +134,10 @@ extension Filesystem {
                 _ = deny(caller, .revoke, path: path, label: r.label, needed: .owner, had: owner)
                 return .failure("only the sharer or a holder of owner may revoke share \(r.id); the refusal is logged")
             }
-            let who = try recipient.map { name -> ShareRecipient in
-                guard let x = r.recipients.first(where: { $0.name == name || $0.email == name }) else {
-                    throw ShareError.notARecipient("share \(r.id) has no recipient '\(name)'")
-                }
-                return x
-            }
-            let now = currentTimeNanos()
-            r.revoked[who?.name ?? "*"] = now
-            try book.save(r)
+            let who = try book.revoke(&r, recipient: recipient, now: currentTimeNanos())
             let idBytes = Hex.decode(r.id) ?? []
             if let who {
-                for g in [who.keyGrantee, who.localUser.map { "user:" + $0 }].compactMap({ $0 }) { store.revoke(shareId: idBytes, grantee: g) }
+                for g in who.grantees { store.revoke(shareId: idBytes, grantee: g) }
             } else {
                 store.revoke(shareId: idBytes, grantee: nil)
             }
@@ -162,13 +154,23 @@ extension Filesystem {
     }
 
     /// At mount: revocations recorded earlier keep counting.
-    static func loadRevocations(_ store: Store) {
-        for r in ShareBook(store: store).all() {
+    func loadRevocations() {
+        let book = ShareBook(store: store)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: ShareBook.directory(store.root))) ?? []
+        for name in names where name.hasSuffix(".share") {
+            let r: ShareRecord
+            do {
+                guard let loaded = try book.load(String(name.dropLast(6))) else { continue }
+                r = loaded
+            } catch {
+                log.warning("share record \(name) is unusable, its revocations cannot be applied: \(error)")
+                continue
+            }
             let id = Hex.decode(r.id) ?? []
-            for name in r.revoked.keys {
-                if name == "*" { store.revoke(shareId: id, grantee: nil); continue }
-                guard let who = r.recipients.first(where: { $0.name == name }) else { continue }
-                for g in [who.keyGrantee, who.localUser.map { "user:" + $0 }].compactMap({ $0 }) { store.revoke(shareId: id, grantee: g) }
+            for who in r.revoked.keys {
+                if who == "*" { store.revoke(shareId: id, grantee: nil); continue }
+                guard let rec = r.recipients.first(where: { $0.name == who }) else { continue }
+                for g in rec.grantees { store.revoke(shareId: id, grantee: g) }
             }
         }
     }

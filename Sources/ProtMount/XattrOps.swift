@@ -67,7 +67,9 @@ extension Filesystem {
             guard let label = parts.first, !label.isEmpty else { return reply(req, EINVAL) }
             return reply(req, manualRelabel(node, to: label, justification: parts.count > 1 ? parts[1] : nil, caller: caller))
         }
-        if name == Self.methodXattr { return reply(req, EPERM) }
+        // The rest of protfs's namespace is answered by the daemon (method, share and revoke requests, the
+        // recipient list): a stored value there could never be read back, so none is stored.
+        if name.hasPrefix("user.protfs.") { return reply(req, EPERM) }
         guard node.isRegular || node.isDirectory else { return reply(req, ENOTSUP) }
         if let e = requireEdit(node, caller, .setxattr) { return reply(req, e) }
         guard CFuse3.setxattr(node.procPath, name, value.baseAddress, value.count, flags) == 0 else { return reply(req, errno) }

@@ -17,6 +17,9 @@ public struct ShareRecipient: Codable, Equatable, Sendable {
 
     /// The identity string of its grant for a portable copy.
     public var keyGrantee: String? { publicKey.map { "x25519:" + $0 } }
+
+    /// Every grant identity this recipient holds on a shared file.
+    public var grantees: [String] { [keyGrantee, localUser.map { "user:" + $0 }].compactMap { $0 } }
 }
 
 /// What the store remembers of a share, sealed in `.protfs/shares/ID.share`: the key service answers from
@@ -94,6 +97,20 @@ public struct ShareBook {
         let record = try JSONDecoder().decode(ShareRecord.self, from: Data(plain.exportBytes()))
         guard record.id == id else { throw ShareError.tampered("share record \(path) names another share") }
         return record
+    }
+
+    /// Records the revocation of one recipient (by name or e-mail) or of everyone (nil); returns that recipient.
+    @discardableResult
+    public func revoke(_ r: inout ShareRecord, recipient: String?, now: Int64) throws -> ShareRecipient? {
+        let who = try recipient.map { n -> ShareRecipient in
+            guard let x = r.recipients.first(where: { $0.name == n || $0.email == n }) else {
+                throw ShareError.notARecipient("share \(r.id) has no recipient '\(n)'")
+            }
+            return x
+        }
+        r.revoked[who?.name ?? "*"] = now
+        try save(r)
+        return who
     }
 
     public func all() -> [ShareRecord] {

@@ -74,7 +74,7 @@ public struct Sharing {
         f.grants.removeAll { g in
             guard shareId == nil || g.shareId == shareId! else { return false }
             guard let r = recipient else { return true }
-            return g.identity == r.keyGrantee || (r.localUser.map { g.identity == "user:" + $0 } ?? false)
+            return r.grantees.contains(g.identity)
         }
         return f
     }

@@ -59,12 +59,7 @@ struct RevokeCommand: ParsableCommand {
         let s = try credentials.unlock(root)
         let book = ShareBook(store: s)
         guard var r = try book.load(target) else { throw CommandFailure("no share \(target) in \(root)") }
-        let who = try to.map { n -> ShareRecipient in
-            guard let x = r.recipients.first(where: { $0.name == n || $0.email == n }) else { throw CommandFailure("share \(target) has no recipient '\(n)'") }
-            return x
-        }
-        r.revoked[who?.name ?? "*"] = currentTimeNanos()
-        try book.save(r)
+        let who = try book.revoke(&r, recipient: to, now: currentTimeNanos())
         var cleaned = "grant left in place (file not found at \(r.path))"
         let fd = Glibc.open(root + r.path, O_RDWR | O_CLOEXEC)
         if fd >= 0 {
