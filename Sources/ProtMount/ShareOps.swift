@@ -14,18 +14,9 @@ extension Filesystem {
     static let sharePrefix = ShareRequest.xattr + "."
     static let revokePrefix = RevokeRequest.xattr + "."
 
-    struct ControlResult: Encodable {
-        var ok: Bool
-        var error: String?
-        var shareId: String?
-        var tracked: Bool?
-        var revoked: [String]?
-        static func failure(_ why: String) -> ControlResult { ControlResult(ok: false, error: why) }
-    }
-
     /// Handles a control attribute, or returns nil when `name` is not one.
     func controlXattr(_ node: Inode, _ name: String, _ caller: Caller) -> [UInt8]? {
-        let result: ControlResult
+        let result: ControlAnswer
         if name == RecipientListing.xattr && node === inodes.root {
             let lines = store.recipients().compactMap { $0.problem == nil ? $0.identity?.line : nil }
             return Array(lines.joined(separator: "\n").utf8)
@@ -39,7 +30,7 @@ extension Filesystem {
         return Array((try? JSONEncoder().encode(result)) ?? Data())
     }
 
-    private func share(_ node: Inode, requestFd: Int32, caller: Caller) -> ControlResult {
+    private func share(_ node: Inode, requestFd: Int32, caller: Caller) -> ControlAnswer {
         guard node.isRegular else { return .failure("only files can be shared") }
         guard let bytes = CallerFiles.read(pid: caller.pid, fd: requestFd, limit: ShareRequest.maxBytes),
               let req = try? JSONDecoder().decode(ShareRequest.self, from: Data(bytes)) else {
@@ -47,7 +38,7 @@ extension Filesystem {
         }
         let path = sharePath(node)
         do {
-            return try withOpenFile(node) { file -> ControlResult in
+            return try withOpenFile(node) { file -> ControlAnswer in
                 let c = file.container
                 let before = c.fields
                 let rights = store.rights(of: caller.identity, header: before).effective
@@ -83,7 +74,7 @@ extension Filesystem {
                     throw error
                 }
                 record(caller.event(.share, .allowed, path: path, label: before.labelId, detail: Sharing.ledgerDetail(plan.record)))
-                return ControlResult(ok: true, shareId: plan.record.id, tracked: plan.record.tracked)
+                return ControlAnswer(ok: true, shareId: plan.record.id, tracked: plan.record.tracked)
             }
         } catch ContainerError.headerFull {
             return .failure("the header of \(Self.text(path)) has no room for more grants; revoke old shares first")
@@ -96,7 +87,7 @@ extension Filesystem {
         }
     }
 
-    private func revoke(_ node: Inode, requestFd: Int32, caller: Caller) -> ControlResult {
+    private func revoke(_ node: Inode, requestFd: Int32, caller: Caller) -> ControlAnswer {
         guard let bytes = CallerFiles.read(pid: caller.pid, fd: requestFd, limit: 4096),
               let req = try? JSONDecoder().decode(RevokeRequest.self, from: Data(bytes)) else {
             return .failure("unreadable revoke request")
@@ -124,7 +115,7 @@ extension Filesystem {
 
     /// Marks the shares revoked (the key service refuses from now on), makes their grants count for nothing
     /// here, and takes them out of the file's header when the file is at hand.
-    private func revoke(_ records: [ShareRecord], _ recipient: String?, caller: Caller, path: [UInt8], file: OpenFile?) throws -> ControlResult {
+    private func revoke(_ records: [ShareRecord], _ recipient: String?, caller: Caller, path: [UInt8], file: OpenFile?) throws -> ControlAnswer {
         let book = ShareBook(store: store)
         var done: [String] = []
         for var r in records {
@@ -150,7 +141,7 @@ extension Filesystem {
                                 detail: "share=\(r.id) recipient=\(who?.name ?? "*")"))
             done.append(r.id)
         }
-        return ControlResult(ok: true, revoked: done)
+        return ControlAnswer(ok: true, revoked: done)
     }
 
     /// At mount: revocations recorded earlier keep counting.

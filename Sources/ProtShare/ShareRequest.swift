@@ -41,6 +41,20 @@ public struct RevokeRequest: Codable, Equatable, Sendable {
     public static let xattr = "user.protfs.revoke"
 }
 
+/// The daemon's answer to a share or revoke request: the value of the request attribute.
+public struct ControlAnswer: Codable, Sendable {
+    public var ok: Bool
+    public var error: String?
+    public var shareId: String?
+    public var tracked: Bool?
+    public var revoked: [String]?
+
+    public init(ok: Bool, error: String? = nil, shareId: String? = nil, tracked: Bool? = nil, revoked: [String]? = nil) {
+        self.ok = ok; self.error = error; self.shareId = shareId; self.tracked = tracked; self.revoked = revoked
+    }
+    public static func failure(_ why: String) -> ControlAnswer { ControlAnswer(ok: false, error: why) }
+}
+
 /// The mount root's `user.protfs.recipients`: the store's checked public identities, one line each, so that
 /// an unprivileged `protfs share` can resolve names without reading the store.
 public enum RecipientListing {

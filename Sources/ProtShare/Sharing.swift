@@ -36,8 +36,9 @@ public struct Sharing {
 
         let known = store.recipients().compactMap { $0.problem == nil ? $0.identity : nil }
         var fields = container.fields
-        // Grants of revoked shares leave the header now, so no later copy carries them.
-        fields.grants.removeAll { store.isRevoked($0) }
+        // Grants of revoked or ended shares leave the header now: no later copy carries them, and they
+        // take no room.
+        fields.grants.removeAll { g in store.isRevoked(g) || (g.expiry.map { now >= $0 } ?? false) }
         let grantCtx = Self.grantContext(shareId: req.shareId, rights: req.rights, expires: req.expires)
         for r in req.recipients {
             if let key = r.publicKey {

@@ -266,7 +266,7 @@ struct ShareTests {
 
     @Test func keyServiceAnswersBadRequestsWith4xxAndKeepsRunning() throws {
         let s = try ShareScene()
-        s.startService("--rate-limit 5")
+        s.startService("--rate-limit 2")
         #expect(s.share("--to rita --expires 7d -o k.pfs").status == 0)
         #expect(s.post("{not json").0 == 400)
         #expect(s.post("{\"share_id\":\"zz\"}").0 == 400)
@@ -281,9 +281,14 @@ struct ShareTests {
         #expect(s.post(s.signed("k.pfs", timeOffset: -3600)).0 == 401)
         // eve signs for herself: authenticated, but not a recipient.
         #expect(s.post(s.signed("k.pfs", as: "eve")).0 == 403)
-        // Rate limit per identity: 5/s with bursts of 10.
-        let statuses = (0..<20).map { _ in s.post(s.signed("k.pfs")).0 }
-        #expect(statuses.contains(429) && statuses.contains(200), "\(statuses)")
+        // Rate limit per identity (2/s, bursts of 4): 15 signed requests sent back to back by one curl.
+        var args: [String] = []
+        for i in 0..<15 {
+            try s.signed("k.pfs", as: "eve").write(toFile: s.m.dir + "/burst\(i).json", atomically: true, encoding: .utf8)
+            args.append("\(i == 0 ? "" : "--next ")-s -o /dev/null -w '%{http_code} ' -H 'Content-Type: application/json' --data-binary @'\(s.m.dir)/burst\(i).json' '\(s.serviceURL ?? "")/v1/key'")
+        }
+        let statuses = MountEnv.sh("curl " + args.joined(separator: " ")).out.split(separator: " ").compactMap { Int($0) }
+        #expect(statuses.count == 15 && statuses.contains(429) && statuses.contains(403), "\(statuses)")
         let health = MountEnv.sh("curl -s '\(s.serviceURL ?? "")/v1/health'")
         #expect(health.out.contains("\"status\":\"ok\""))
         #expect(s.rows("share-open").contains { ($0["detail"] as? String)?.contains("replay") == true })

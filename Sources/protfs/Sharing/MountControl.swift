@@ -3,6 +3,7 @@ import CFuse3
 import Glibc
 import ProtMount
 import ArgumentParser
+import ProtShare
 import ProtStore
 
 /// Talks to the daemon of the mount that holds a path: a getxattr whose name carries a descriptor of this
@@ -10,14 +11,6 @@ import ProtStore
 struct MountControl {
     let mountpoint: String
     let store: String
-
-    struct Answer: Decodable {
-        var ok: Bool
-        var error: String?
-        var shareId: String?
-        var tracked: Bool?
-        var revoked: [String]?
-    }
 
     /// The protfs mount containing `path` (absolute), and the path inside it.
     static func containing(_ path: String) -> (MountControl, String)? {
@@ -35,15 +28,13 @@ struct MountControl {
     }
 
     /// Sends `request` (JSON) for `path` under the attribute prefix; returns the daemon's answer.
-    func ask<R: Encodable>(_ path: String, prefix: String, request: R) throws -> Answer {
+    func ask<R: Encodable>(_ path: String, prefix: String, request: R) throws -> ControlAnswer {
         let fd = try Self.scratchFile()
         defer { close(fd) }
         let body = Array(try JSONEncoder().encode(request))
         guard body.withUnsafeBytes({ pwrite(fd, $0.baseAddress, $0.count, 0) }) == body.count else { throw CommandFailure("cannot write the request") }
         let value = try Self.getxattr(path, prefix + ".\(fd)")
-        let dec = JSONDecoder()
-        dec.keyDecodingStrategy = .convertFromSnakeCase
-        guard let a = try? dec.decode(Answer.self, from: Data(value)) else { throw CommandFailure("unreadable answer from the mount daemon") }
+        guard let a = try? JSONDecoder().decode(ControlAnswer.self, from: Data(value)) else { throw CommandFailure("unreadable answer from the mount daemon") }
         return a
     }
 

@@ -46,7 +46,7 @@ struct RevokeCommand: ParsableCommand {
         try report(mount.ask(abs, prefix: RevokeRequest.xattr, request: RevokeRequest(shareId: share, recipient: to)))
     }
 
-    func report(_ a: MountControl.Answer) throws {
+    func report(_ a: ControlAnswer) throws {
         guard a.ok else { throw CommandFailure(a.error ?? "revocation refused") }
         Out.warn("revoked share\((a.revoked ?? []).count == 1 ? "" : "s") \((a.revoked ?? []).joined(separator: ", "))\(to.map { " for \($0)" } ?? "")")
     }

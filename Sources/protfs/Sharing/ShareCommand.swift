@@ -86,7 +86,7 @@ struct ShareCommand: ParsableCommand {
                                    expires: expiry!, tracked: noTracking ? false : (tracked ? true : nil),
                                    offlineSeconds: offline.flatMap(Self.seconds) ?? 0, notify: notify, notifyTo: notifyTo,
                                    outputFd: copyFd)
-        let answer: MountControl.Answer
+        let answer: ControlAnswer
         do { answer = try mount.ask(abs, prefix: ShareRequest.xattr, request: request) } catch {
             if let t = tmpPath { unlink(t) }
             throw error
