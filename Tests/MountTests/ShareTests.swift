@@ -293,4 +293,43 @@ struct ShareTests {
         #expect(health.out.contains("\"status\":\"ok\""))
         #expect(s.rows("share-open").contains { ($0["detail"] as? String)?.contains("replay") == true })
     }
+
+    @Test func keyServiceOverHTTPS() throws {
+        let s = try ShareScene()
+        let d = s.m.dir
+        let gen = MountEnv.sh("""
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout '\(d)/tls.key' -out '\(d)/tls.crt' \
+              -days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>&1
+            """)
+        #expect(gen.status == 0, "\(gen.out)")
+        s.startService("--tls-cert '\(d)/tls.crt' --tls-key '\(d)/tls.key'")
+        #expect(s.serviceURL?.hasPrefix("https://127.0.0.1:") == true)
+        #expect(MountEnv.sh("curl -s --cacert '\(d)/tls.crt' '\(s.serviceURL ?? "")/v1/health'").out.contains("\"ok\""))
+        #expect(s.share("--to rita --expires 7d -o tls.pfs").status == 0)
+        // The recipient trusts the service through the system's store only: refused until its CA is installed.
+        let untrusted = s.open("tls.pfs", as: "rita", "--stdout --no-offline-copy")
+        #expect(untrusted.status == 1 && untrusted.err.contains("certificate"), "\(untrusted.err)")
+        let anchor = "/usr/local/share/ca-certificates/protfs-test-\(getpid()).crt"
+        MountEnv.sh("cp '\(d)/tls.crt' '\(anchor)' && update-ca-certificates >/dev/null 2>&1")
+        defer { MountEnv.sh("rm -f '\(anchor)' && update-ca-certificates --fresh >/dev/null 2>&1") }
+        let trusted = s.open("tls.pfs", as: "rita", "--stdout --no-offline-copy")
+        #expect(trusted.out == s.content && trusted.err.contains("key service"), "\(trusted.err)")
+    }
+
+    @Test func failedNotificationsAreLoggedAndRetried() throws {
+        let s = try ShareScene()
+        s.startService("--notify-command /bin/false")
+        #expect(s.share("--to rita --expires 7d --notify -o f.pfs").status == 0)
+        // The open is answered although the notification fails.
+        #expect(s.open("f.pfs", as: "rita", "--stdout --no-offline-copy").out == s.content)
+        var rows: [[String: Any]] = []
+        for _ in 0..<60 {
+            rows = s.rows("notify")
+            if rows.count >= 2 { break }
+            usleep(100_000)
+        }
+        #expect(rows.count >= 2, "\(rows)")
+        #expect(rows.first.flatMap { $0["detail"] as? String }.map { $0.contains("attempt 1") && $0.contains("retrying in 1 s") } == true)
+        #expect(rows.allSatisfy { $0["outcome"] as? String == "error" })
+    }
 }
