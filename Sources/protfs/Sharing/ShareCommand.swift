@@ -39,6 +39,7 @@ struct ShareCommand: ParsableCommand {
         if let o = offline, Self.seconds(o) == nil { throw ValidationError("--offline: cannot read '\(o)' as days or a duration") }
         if noTracking && tracked { throw ValidationError("--tracked and --no-tracking exclude each other") }
         if noTracking && offline != nil { throw ValidationError("--offline applies to tracked shares only") }
+        if noTracking && notify { throw ValidationError("--notify needs a tracked share: offline opens reach no service") }
     }
 
     var rights: Rights? {
