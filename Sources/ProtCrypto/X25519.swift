@@ -11,18 +11,24 @@ public enum X25519 {
     }
 
     public static func generate() throws -> KeyPair {
-        guard let ctx = EVP_PKEY_CTX_new_from_name(nil, "X25519", nil) else { throw CryptoError.openssl("X25519 unavailable") }
-        defer { EVP_PKEY_CTX_free(ctx) }
-        var pkey: OpaquePointer? = nil
-        guard EVP_PKEY_keygen_init(ctx) == 1, EVP_PKEY_generate(ctx, &pkey) == 1, let key = pkey else {
-            throw CryptoError.openssl("X25519 keygen")
-        }
+        let key = try generateKey()
         defer { EVP_PKEY_free(key) }
         let priv = SecureBytes(count: keySize)
         var len = keySize
         guard priv.withUnsafeMutableBytes({ EVP_PKEY_get_raw_private_key(key, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), &len) }) == 1,
               len == keySize else { throw CryptoError.openssl("X25519 private key export") }
         return KeyPair(privateKey: priv, publicKey: try publicKey(of: key))
+    }
+
+    /// A fresh key pair as an OpenSSL key object (freed by the caller).
+    private static func generateKey() throws -> OpaquePointer {
+        guard let ctx = EVP_PKEY_CTX_new_from_name(nil, "X25519", nil) else { throw CryptoError.openssl("X25519 unavailable") }
+        defer { EVP_PKEY_CTX_free(ctx) }
+        var pkey: OpaquePointer? = nil
+        guard EVP_PKEY_keygen_init(ctx) == 1, EVP_PKEY_generate(ctx, &pkey) == 1, let key = pkey else {
+            throw CryptoError.openssl("X25519 keygen")
+        }
+        return key
     }
 
     public static func publicKey(forPrivate priv: SecureBytes) throws -> [UInt8] {
@@ -33,9 +39,13 @@ public enum X25519 {
 
     /// The raw shared secret. Callers must feed it through a KDF, never use it as a key directly.
     public static func sharedSecret(privateKey priv: SecureBytes, peerPublicKey: [UInt8]) throws -> SecureBytes {
-        guard peerPublicKey.count == keySize else { throw CryptoError.invalidLength("X25519 public key") }
         let mine = try privateKey(priv)
         defer { EVP_PKEY_free(mine) }
+        return try derive(mine, peerPublicKey)
+    }
+
+    private static func derive(_ mine: OpaquePointer, _ peerPublicKey: [UInt8]) throws -> SecureBytes {
+        guard peerPublicKey.count == keySize else { throw CryptoError.invalidLength("X25519 public key") }
         guard let peer = peerPublicKey.withUnsafeBufferPointer({
             EVP_PKEY_new_raw_public_key_ex(nil, "X25519", nil, $0.baseAddress, keySize)
         }) else { throw CryptoError.openssl("X25519 public key import") }
@@ -56,19 +66,22 @@ public enum X25519 {
     /// Wraps `key` so only the holder of `recipientPublicKey`'s private key can unwrap it.
     /// Layout: ephemeral public key (32) || AES-GCM sealed key (12 + n + 16). `context` is bound as AAD.
     public static func wrap(_ key: SecureBytes, to recipientPublicKey: [UInt8], context: [UInt8]) throws -> [UInt8] {
-        let eph = try generate()
-        let kek = try wrappingKey(secret: try sharedSecret(privateKey: eph.privateKey, peerPublicKey: recipientPublicKey),
-                                  ephemeral: eph.publicKey, recipient: recipientPublicKey, context: context)
+        // The ephemeral key never leaves OpenSSL: exporting and re-importing it would cost a scalar multiplication.
+        let eph = try generateKey()
+        defer { EVP_PKEY_free(eph) }
+        let ephPublic = try publicKey(of: eph)
+        let kek = try wrappingKey(secret: try derive(eph, recipientPublicKey),
+                                  ephemeral: ephPublic, recipient: recipientPublicKey, context: context)
         let sealed = try AESGCM.seal(key: kek, plaintext: key.exportBytes(), aad: context)
-        return eph.publicKey + sealed
+        return ephPublic + sealed
     }
 
     public static func unwrap(_ wrapped: [UInt8], privateKey: SecureBytes, context: [UInt8]) throws -> SecureBytes {
         guard wrapped.count > keySize + AESGCM.overhead else { throw CryptoError.invalidLength("X25519-wrapped key") }
         let eph = Array(wrapped[0..<keySize])
-        let mine = try publicKey(forPrivate: privateKey)
-        let kek = try wrappingKey(secret: try sharedSecret(privateKey: privateKey, peerPublicKey: eph),
-                                  ephemeral: eph, recipient: mine, context: context)
+        let key = try Self.privateKey(privateKey)
+        defer { EVP_PKEY_free(key) }
+        let kek = try wrappingKey(secret: try derive(key, eph), ephemeral: eph, recipient: try publicKey(of: key), context: context)
         return try AESGCM.openKey(key: kek, sealed: Array(wrapped[keySize...]), aad: context)
     }
 
