@@ -23,7 +23,7 @@ for _ in $(seq 100); do [ -s "$DIR/ready" ] && break; sleep 0.1; done
 URL="$(cat "$DIR/ready")"
 (cd "$DIR" && "$BIN" share "$DIR/mnt/doc.txt" --to rita --expires 30d -o doc.pfs 2>/dev/null)
 "$BIN" bench key-service "$DIR/doc.pfs" --identity "$DIR/rita/identities/rita.key" \
-  --requests "${REQUESTS:-10000}" --clients "${CLIENTS:-50}"
+  --requests "${REQUESTS:-10000}" --clients "${CLIENTS:-50}" --warmup "${WARMUP:-0}"
 if command -v wrk >/dev/null; then
   echo "for scale, the same server without crypto or ledger (wrk, GET /v1/health, 50 connections, 10 s):"
   wrk -t2 -c50 -d10s --latency "$URL/v1/health" | grep -E "Requests/sec|99%|50%"

@@ -15,9 +15,10 @@ struct KeyServiceBench: ParsableCommand {
     @Option(help: "The recipient's private identity file.") var identity: String
     @Option(help: "Total key requests.") var requests: Int = 10_000
     @Option(help: "Concurrent clients, one keep-alive connection each.") var clients: Int = 50
+    @Option(help: "Requests sent (by all clients) before the clock starts, not counted; 0 to measure a cold start.") var warmup: Int = 0
 
     func validate() throws {
-        if requests < 1 || clients < 1 { throw ValidationError("--requests and --clients must be positive") }
+        if requests < 1 || clients < 1 || warmup < 0 { throw ValidationError("--requests and --clients must be positive, --warmup 0 or more") }
     }
 
     func run() throws {
@@ -31,37 +32,15 @@ struct KeyServiceBench: ParsableCommand {
             throw CommandFailure("\(file) is not a tracked share with an http:// key service")
         }
         Out.warn("signing \(requests) requests for share \(env.shareId) ...")
-        let bodies = try (0..<requests).map { _ in
+        let all = try (0..<(warmup + requests)).map { _ in
             Array(try JSONEncoder().encode(try KeyRequest.signed(shareId: env.shareId, privateKey: me.privateKey, servicePublicKey: pub)))
         }
-        let next = Counter()
-        let results = Results()
-        let started = Date()
-        // One thread per client (concurrentPerform would run only as many as there are cores).
-        let group = DispatchGroup()
-        for _ in 0..<clients {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-            var conn: HTTPConnection? = nil
-            var mine: [Double] = [], myStatus: [Int: Int] = [:], mySample: [(Int, [UInt8])] = []
-            while true {
-                let i = next.take()
-                if i >= bodies.count { break }
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                if conn == nil { conn = HTTPConnection(host: host, port: port) }
-                let status: Int, body: [UInt8]
-                if let c = conn, let r = c.post("/v1/key", host: "\(host):\(port)", body: bodies[i]) { (status, body) = r } else {
-                    (status, body) = (-1, []); conn = nil
-                }
-                mine.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-                myStatus[status, default: 0] += 1
-                if i % 100 == 0 && status == 200 { mySample.append((i, body)) }
-            }
-            results.add(mine, myStatus, mySample)
-            }.start()
+        if warmup > 0, load(Array(all.prefix(warmup)), host: host, port: port).statuses.keys.contains(where: { $0 != 200 }) {
+            throw CommandFailure("the warm-up requests were not all answered with 200")
         }
-        group.wait()
+        let bodies = Array(all.dropFirst(warmup))
+        let started = Date()
+        let results = load(bodies, host: host, port: port)
         let wall = Date().timeIntervalSince(started)
         var latencies = results.latencies
         let statuses = results.statuses, sample = results.sample
@@ -76,11 +55,43 @@ struct KeyServiceBench: ParsableCommand {
         latencies.sort()
         func pct(_ p: Double) -> String { String(format: "%.2f", latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) }
         let errors = statuses.filter { $0.key != 200 }.values.reduce(0, +)
-        Out.line("key service \(service.url): \(requests) requests, \(clients) clients, \(String(format: "%.2f", wall)) s, \(Int(Double(requests) / wall)) requests/s")
+        Out.line("key service \(service.url): \(requests) requests (after \(warmup) warm-up), \(clients) clients, \(String(format: "%.2f", wall)) s, \(Int(Double(requests) / wall)) requests/s")
         Out.line("status counts: " + statuses.sorted { $0.key < $1.key }.map { "\($0.key == -1 ? "connection-error" : String($0.key))=\($0.value)" }.joined(separator: " "))
         Out.line("latency ms: p50 \(pct(0.50))  p90 \(pct(0.90))  p99 \(pct(0.99))  max \(pct(1.0))")
         Out.line("answers checked: \(unwrapped)/\(sample.count) unwrap with the recipient's key")
         if errors > 0 || unwrapped != sample.count { throw ExitCode.failure }
+    }
+
+    /// Sends every body once, from `clients` threads sharing the list; per-request latency and status.
+    func load(_ bodies: [[UInt8]], host: String, port: Int) -> Results {
+        let next = Counter()
+        let results = Results()
+        // One thread per client (concurrentPerform would run only as many as there are cores).
+        let group = DispatchGroup()
+        for _ in 0..<clients {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                var conn: HTTPConnection? = nil
+                var mine: [Double] = [], myStatus: [Int: Int] = [:], mySample: [(Int, [UInt8])] = []
+                while true {
+                    let i = next.take()
+                    if i >= bodies.count { break }
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    if conn == nil { conn = HTTPConnection(host: host, port: port) }
+                    let status: Int, body: [UInt8]
+                    if let c = conn, let r = c.post("/v1/key", host: "\(host):\(port)", body: bodies[i]) { (status, body) = r } else {
+                        (status, body) = (-1, []); conn = nil
+                    }
+                    mine.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                    myStatus[status, default: 0] += 1
+                    if i % 100 == 0 && status == 200 { mySample.append((i, body)) }
+                }
+                results.add(mine, myStatus, mySample)
+            }.start()
+        }
+        group.wait()
+        return results
     }
 }
 
