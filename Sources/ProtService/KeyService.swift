@@ -11,7 +11,6 @@ import ProtStore
 /// recipient. Never sees content: it holds share records, not files.
 public final class KeyService: @unchecked Sendable {
     let store: Store
-    let book: ShareBook
     let ledger: Ledger
     let config: ServiceConfig
     let privateKey: SecureBytes
@@ -29,8 +28,7 @@ public final class KeyService: @unchecked Sendable {
 
     public init(store: Store, ledger: Ledger, config: ServiceConfig, notifier: Notifier?, ratePerSecond: Double) throws {
         self.store = store; self.ledger = ledger; self.config = config; self.notifier = notifier
-        book = ShareBook(store: store)
-        records = try RecordCache(book: book)
+        records = try RecordCache(book: ShareBook(store: store))
         privateKey = try config.privateKey(store)
         limiter = RateLimiter(perSecond: ratePerSecond, burst: max(1, ratePerSecond * 2))
     }

@@ -20,8 +20,7 @@ final class RecordCache: @unchecked Sendable {
         guard let stamp = Self.stamp(ShareBook.directory(book.store.root) + "/\(id).share") else { return nil }
         if let e = lock.locked({ entries[id] }), e.stamp == stamp { return e.record }
         guard let r = try book.load(id) else { return nil }
-        let key = try AESGCM.openKey(key: sealingKey, sealed: Hex.decode(r.sealedKey) ?? [],
-                                     aad: ShareRecord.keyAAD(shareId: r.id, fileId: r.fileId))
+        let key = try unseal(r)
         lock.locked {
             if entries.count > 10_000 { entries.removeAll() }
             entries[id] = (stamp, r, key)
@@ -32,8 +31,11 @@ final class RecordCache: @unchecked Sendable {
     /// The content key of a record returned by `load`.
     func contentKey(_ r: ShareRecord) throws -> SecureBytes {
         if let e = lock.locked({ entries[r.id] }), e.record == r { return e.key }
-        return try AESGCM.openKey(key: sealingKey, sealed: Hex.decode(r.sealedKey) ?? [],
-                                  aad: ShareRecord.keyAAD(shareId: r.id, fileId: r.fileId))
+        return try unseal(r)
+    }
+
+    private func unseal(_ r: ShareRecord) throws -> SecureBytes {
+        try AESGCM.openKey(key: sealingKey, sealed: Hex.decode(r.sealedKey) ?? [], aad: ShareRecord.keyAAD(shareId: r.id, fileId: r.fileId))
     }
 
     static func stamp(_ path: String) -> [Int64]? {

@@ -66,6 +66,13 @@ public struct KeyAnswer: Codable, Equatable, Sendable {
         self.wrappedKey = wrappedKey; self.offlineUntil = offlineUntil; self.expires = expires; self.rights = rights
     }
 
+    /// The content key, for the holder of the recipient's private key and the request's nonce; nil otherwise.
+    public func unwrap(privateKey: SecureBytes, shareId: String, nonce: String) -> SecureBytes? {
+        let ctx = Self.context(shareId: shareId, nonce: nonce, offlineUntil: offlineUntil, expires: expires, rights: rights)
+        guard let wrapped = Hex.decode(wrappedKey) else { return nil }
+        return try? X25519.unwrap(wrapped, privateKey: privateKey, context: ctx)
+    }
+
     /// What the wrapped key is bound to.
     public static func context(shareId: String, nonce: String, offlineUntil: Int64, expires: Int64, rights: UInt16) -> [UInt8] {
         Array("protfs v1 key answer \(shareId) \(nonce) \(offlineUntil) \(expires) \(rights)".utf8)

@@ -90,9 +90,7 @@ public struct ShareOpener {
     }
 
     func unwrap(_ a: KeyAnswer, shareId: String, nonce: String) throws -> SecureBytes {
-        let ctx = KeyAnswer.context(shareId: shareId, nonce: nonce, offlineUntil: a.offlineUntil, expires: a.expires, rights: a.rights)
-        guard let wrapped = Hex.decode(a.wrappedKey),
-              let k = try? X25519.unwrap(wrapped, privateKey: identity.privateKey, context: ctx) else {
+        guard let k = a.unwrap(privateKey: identity.privateKey, shareId: shareId, nonce: nonce) else {
             throw ShareError.service("the answer does not unwrap with \(identity.identity.name)'s private key")
         }
         return k

@@ -49,8 +49,7 @@ struct KeyServiceBench: ParsableCommand {
         for (i, body) in sample {
             let req = try JSONDecoder().decode(KeyRequest.self, from: Data(bodies[i]))
             let a = try JSONDecoder().decode(KeyAnswer.self, from: Data(body))
-            let ctx = KeyAnswer.context(shareId: env.shareId, nonce: req.nonce, offlineUntil: a.offlineUntil, expires: a.expires, rights: a.rights)
-            if (try? X25519.unwrap(Hex.decode(a.wrappedKey) ?? [], privateKey: me.privateKey, context: ctx)) != nil { unwrapped += 1 }
+            if a.unwrap(privateKey: me.privateKey, shareId: env.shareId, nonce: req.nonce) != nil { unwrapped += 1 }
         }
         latencies.sort()
         func pct(_ p: Double) -> String { String(format: "%.2f", latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) }

@@ -57,10 +57,8 @@ struct ServeCommand: ParsableCommand {
         let ledger = try s.openLedger()
         defer { ledger.close() }
         let command = config.notifyCommand ?? (Self.onPath("sendmail") ? ServiceConfig.defaultNotifyCommand : nil)
-        var hostname = [CChar](repeating: 0, count: 256)
-        gethostname(&hostname, 255)
         let notifier = Notifier(command: command, webhook: config.notifyWebhook.flatMap(URL.init(string:)),
-                                from: config.notifyFrom ?? "protfs@\(String(cString: hostname))", ledger: ledger)
+                                from: config.notifyFrom ?? "protfs@\(hostName())", ledger: ledger)
         let service = try KeyService(store: s, ledger: ledger, config: config, notifier: notifier, ratePerSecond: rateLimit)
         let derivedURL = url == nil
         let ready = readyFile

@@ -132,10 +132,8 @@ struct ShareCommand: ParsableCommand {
         guard bytes.withUnsafeMutableBytes({ pread(copyFd, $0.baseAddress, $0.count, 0) }) == bytes.count else {
             throw CommandFailure("cannot read back the portable copy")
         }
-        var host = [CChar](repeating: 0, count: 256)
-        gethostname(&host, 255)
         let user = userNameOfCaller()
-        var m = MailMessage(from: from ?? "\(user)@\(String(cString: host))",
+        var m = MailMessage(from: from ?? "\(user)@\(hostName())",
                             to: recipients.map { $0.email ?? $0.name }, subject: "\(user) shared \(name) with you (protected)",
                             text: """
                             \(user) shared \(name) with you: \(rights!) access, until \(until).

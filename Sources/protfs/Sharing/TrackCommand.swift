@@ -20,20 +20,18 @@ struct TrackCommand: ParsableCommand {
     }
 
     func run() throws {
-        let storeArg: String, ids: [String], ledger: Ledger
-        if isShareId {
-            storeArg = store!
-            ledger = try Ledger(path: try StoreLocator.ledgerPath(store: storeArg, override: nil), readOnly: true)
-            ids = [target]
-        } else {
-            let abs = Actor.absolute(target)
-            guard let (mount, rel) = MountControl.containing(abs) else { throw CommandFailure("\(target) is not inside a protfs mount") }
-            storeArg = mount.mountpoint
-            ledger = try Ledger(path: try StoreLocator.ledgerPath(store: storeArg, override: nil), readOnly: true)
+        // A share id names its store; a path names its mount and the path inside it.
+        let located = isShareId ? nil : MountControl.containing(Actor.absolute(target))
+        if !isShareId && located == nil { throw CommandFailure("\(target) is not inside a protfs mount") }
+        let ledger = try Ledger(path: try StoreLocator.ledgerPath(store: located?.0.mountpoint ?? store!, override: nil), readOnly: true)
+        let ids: [String]
+        if let (_, rel) = located {
             var f = LedgerFilter()
             f.event = .share
             f.path = Array(rel.utf8)
             ids = try ledger.query(f).filter { $0.outcome == .allowed && $0.path == Array(rel.utf8) }.compactMap { Self.shareId(in: $0.detail) }
+        } else {
+            ids = [target]
         }
         guard !ids.isEmpty else { throw CommandFailure("no share of \(target) in the ledger") }
         var rows: [[String]] = []
