@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layers, dependencies pointing one way:
 // protfs (CLI) -> ProtMount / ProtService -> ProtShare -> ProtStore -> ProtContainer / ProtPolicy / ProtLedger -> ProtCrypto -> C system libraries
+// (ProtPolicy also uses CAnchorScan, a small C vector kernel for its detectors)
 let package = Package(
     name: "protfs",
     platforms: [.macOS(.v13)],
@@ -22,9 +23,12 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
+        // The detectors' vector pre-filter (AVX2 where the CPU has it); everything else about detection is Swift.
+        .target(name: "CAnchorScan"),
+
         .target(name: "ProtCrypto", dependencies: ["COpenSSL"]),
         .target(name: "ProtContainer", dependencies: ["ProtCrypto"]),
-        .target(name: "ProtPolicy", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "ProtPolicy", dependencies: ["CAnchorScan", .product(name: "Yams", package: "Yams")]),
         .target(name: "ProtLedger", dependencies: ["ProtCrypto", "CSQLite"]),
         .target(name: "ProtStore", dependencies: ["ProtContainer", "ProtPolicy", "ProtLedger", "ProtCrypto"]),
         .target(name: "ProtShare", dependencies: ["ProtStore", "ProtContainer", "ProtPolicy", "ProtCrypto"]),

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
 swift build --product protfs-fuzz --scratch-path .build/fuzz -c release \
-  -Xswiftc -sanitize=fuzzer -Xswiftc -use-ld=lld \
+  -Xswiftc -sanitize=fuzzer -Xswiftc -use-ld=lld -Xcc -fsanitize=fuzzer-no-link \
   -Xlinker --undefined=LLVMFuzzerRunDriver -Xlinker --export-dynamic-symbol=LLVMFuzzerRunDriver >/dev/null
 BIN=.build/fuzz/release/protfs-fuzz
 WORK="$(mktemp -d /tmp/protfs-fuzz.XXXXXX)"

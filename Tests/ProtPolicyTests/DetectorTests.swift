@@ -113,3 +113,61 @@ func scan(_ text: String, _ defs: [DetectorDefinition] = DetectorDefinition.buil
         }
     }
 }
+
+/// The vector pre-filter only narrows positions; its counts must equal the scalar loop's on any input.
+@Suite struct DetectorPrefilterTests {
+    static let fragments = [
+        "4111 1111 1111 1111", "4111-1111-1111-1111", "5555555555554444", "378282246310005", "4111111111111112",
+        "94111111111111111", "2026-11-29T12:46:29Z", "3279,account,288389.31,EUR,2026-04-05", "DE89370400440532013000",
+        "GB82 WEST 1234 5698 7654 32", "DE88370400440532013000", "123-45-6789", "123 45 6789", "666-12-3456",
+        "alice.smith+hr@example.co.uk", "a@b", "x@.com", "-----BEGIN RSA PRIVATE KEY-----", "----BEGIN", "--",
+        "AKIAIOSFODNN7EXAMPLE", "XAKIAIOSFODNN7EXAMPLE", "AKIA", "Strictly Confidential", "STRICTLY confidential",
+        "strictlyconfidential", "privileged and confidential", "attorney-client privileged", "settlement agreement",
+        "a", "p", "s", "A", "At", "pr", "12", "1", "0", "\n", " ", ",", "-", "@", "\u{e9}", "\u{1F600}",
+    ]
+
+    static func corpus(seed: UInt64, count: Int) -> [UInt8] {
+        var rng = seed
+        func next() -> UInt64 { rng = rng &* 6364136223846793005 &+ 1442695040888963407; return rng >> 33 }
+        var out = [UInt8]()
+        for _ in 0..<count {
+            switch next() % 4 {
+            case 0: out += Array(fragments[Int(next() % UInt64(fragments.count))].utf8)
+            case 1: out.append(UInt8(0x30 + next() % 10))
+            case 2: out.append(UInt8(next() % 256))
+            default: out.append([0x20, 0x2D, 0x41, 0x61, 0x70, 0x73, 0x0A][Int(next() % 7)])
+            }
+        }
+        return out
+    }
+
+    static let definitions = DetectorDefinition.builtins + [
+        DetectorDefinition(id: "kw", kind: .keywords(["privileged and confidential", "strictly confidential", "settlement agreement", "attorney-client privileged", "a"])),
+    ]
+
+    func counts(_ data: [UInt8], vector: Bool, chunk: Int) throws -> [String: Int] {
+        let s = ContentScanner(try DetectorSet(Self.definitions, vector: vector))
+        var i = 0
+        while i < data.count { s.feed(Array(data[i..<min(data.count, i + chunk)])); i += chunk }
+        return s.finish()
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func vectorAndScalarAgree(seed: UInt64) throws {
+        let data = Self.corpus(seed: seed, count: 60_000)
+        let scalar = try counts(data, vector: false, chunk: data.count)
+        #expect(Set(scalar.keys) == Set(Self.definitions.map(\.id)), "every detector fires in the corpus")
+        for chunk in [data.count, 65_536, 4093, 97] {
+            #expect(try counts(data, vector: true, chunk: chunk) == scalar, "chunk \(chunk)")
+        }
+    }
+
+    @Test func vectorPathRunsWhereTheCPUHasIt() throws {
+        #if arch(x86_64)
+        let avx2 = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.contains(" avx2") ?? false
+        #expect((try DetectorSet(Self.definitions).vectorTables != nil) == avx2)
+        #endif
+        // A keyword that starts with a digit keeps the scalar loop (the letter-set lookup covers letters only).
+        #expect(try DetectorSet([DetectorDefinition(id: "k", kind: .keywords(["10-K filing"]))]).vectorTables == nil)
+    }
+}

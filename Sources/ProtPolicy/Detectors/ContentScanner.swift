@@ -1,9 +1,6 @@
 import Foundation
+import CAnchorScan
 
-/// Runs a set of detectors over a stream fed in chunks of any size and reports a count per detector,
-/// never the matched text. Results do not depend on how the stream is cut: every detector decides a match
-/// from a bounded window around its anchor byte, and the scanner only judges anchors whose whole window
-/// has arrived (the rest wait for the next chunk or for `finish`).
 /// A compiled, immutable set of detectors: the trigger tables are built once and shared by every scan
 /// (the mount starts one scan per file written).
 public final class DetectorSet: @unchecked Sendable {
@@ -14,12 +11,23 @@ public final class DetectorSet: @unchecked Sendable {
     /// Trigger bits by (previous byte, byte): anchors are only where a match can start (a digit after a non-digit,
     /// a keyword's first letter after a non-word byte...), so most bytes cost one table lookup.
     let triggers: [UInt8]
+    /// Trigger bits by (byte, next byte), ANDed with `triggers`: every detector needs a particular second byte
+    /// (a second digit, a domain character after '@', a keyword's second letter), which removes most anchors
+    /// before they cost a branch.
+    let follow: [UInt8]
+    /// The vector pre-filter's tables, when this CPU has it and every keyword starts with a letter.
+    let vectorTables: protfs_anchor_tables?
     let margin: Int
 
     static let builtinReach = 320   // the longest lookahead of a built-in (an email domain)
     static let tDigit: UInt8 = 1, tAt: UInt8 = 2, tDash: UInt8 = 4, tUpperA: UInt8 = 8, tKeyword: UInt8 = 16
 
-    public init(_ definitions: [DetectorDefinition] = DetectorDefinition.builtins) throws {
+    public convenience init(_ definitions: [DetectorDefinition] = DetectorDefinition.builtins) throws {
+        try self.init(definitions, vector: true)
+    }
+
+    /// `vector: false` keeps the scalar loop even where the pre-filter could run (tests compare the two).
+    init(_ definitions: [DetectorDefinition], vector: Bool) throws {
         self.definitions = definitions
         var reach = Self.builtinReach
         var firstByte = [UInt8](repeating: 0, count: 256)
@@ -60,11 +68,50 @@ public final class DetectorSet: @unchecked Sendable {
                 triggers[prev << 8 | c] = t
             }
         }
+        var follow = [UInt8](repeating: 0, count: 65_536)
+        for c in 0..<256 {
+            for next in 0..<256 {
+                let n = cls[next]
+                var t: UInt8 = 0
+                if n & ByteClass.digit != 0 { t |= DetectorSet.tDigit }
+                if n & ByteClass.domain != 0 { t |= DetectorSet.tAt }
+                if next == 0x2D { t |= DetectorSet.tDash }
+                if n & ByteClass.upper != 0 { t |= DetectorSet.tUpperA }
+                if keywords.pairs[Int(KeywordTable.lower(UInt8(c))) << 8 | next] { t |= DetectorSet.tKeyword }
+                follow[c << 8 | next] = t
+            }
+        }
         self.builtinIndex = builtinIndex
+        self.follow = follow
         self.keywords = keywords
         self.regexes = regexes
         self.triggers = triggers
+        vectorTables = vector ? Self.vectorTables(firstByte: firstByte, keywords: keywords) : nil
         margin = max(reach, keywords.maxLength + 1)
+    }
+}
+
+extension DetectorSet {
+    static func vectorTables(firstByte: [UInt8], keywords: KeywordTable) -> protfs_anchor_tables? {
+        guard protfs_anchor_scan_available() != 0 else { return nil }
+        var t = protfs_anchor_tables()
+        func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
+        func mark(_ lo: inout (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8),
+                  _ hi: inout (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8), _ b: UInt8) {
+            let k = Int(b & 0x1F)
+            if k < 16 { withUnsafeMutableBytes(of: &lo) { $0[k] = 0xFF } } else { withUnsafeMutableBytes(of: &hi) { $0[k - 16] = 0xFF } }
+        }
+        for (first, second) in keywords.prefixes {
+            guard isLetter(first) else { return nil }   // the letter-set lookup covers letters only
+            mark(&t.firstLo, &t.firstHi, first)
+            if let second, isLetter(second) { mark(&t.secondLo, &t.secondHi, second) } else { t.anySecond = 1 }
+        }
+        t.digits = firstByte[0x30] & tDigit != 0 ? 1 : 0
+        t.at = firstByte[0x40] & tAt != 0 ? 1 : 0
+        t.dash = firstByte[0x2D] & tDash != 0 ? 1 : 0
+        t.upperA = firstByte[0x41] & tUpperA != 0 ? 1 : 0
+        t.keywords = keywords.isEmpty ? 0 : 1
+        return t
     }
 }
 
@@ -126,53 +173,27 @@ public final class ContentScanner {
         bufferStart = keepFrom
     }
 
-    private struct Slots {
-        var card = -1, ssn = -1, iban = -1, email = -1, pem = -1, aws = -1
+    private func scanBuiltins(_ w: Window, from: Int, to: Int) {
+        var judge = AnchorJudge(w: w, detectors: detectors, counts: counts)
+        detectors.triggers.withUnsafeBufferPointer { trig in detectors.follow.withUnsafeBufferPointer { follow in
+            judge.trig = trig.baseAddress!; judge.follow = follow.baseAddress!
+            if var tables = detectors.vectorTables { Self.vectorScan(&judge, &tables, from: from, to: to) }
+            else { judge.scalarScan(from: from, to: to) }
+        } }
+        counts = judge.counts
     }
 
-    private func scanBuiltins(_ w: Window, from: Int, to: Int) {
-        var slots = Slots()
-        let bi = detectors.builtinIndex
-        slots.card = bi[.creditCard] ?? -1; slots.ssn = bi[.usSSN] ?? -1; slots.iban = bi[.iban] ?? -1
-        slots.email = bi[.email] ?? -1; slots.pem = bi[.privateKey] ?? -1; slots.aws = bi[.awsAccessKey] ?? -1
-        // Local copies: no exclusivity checks or retains on the class's storage inside the per-byte loop.
-        var counts = self.counts
-        let keywords = detectors.keywords
-        detectors.triggers.withUnsafeBufferPointer { trigBuf in
-            let trig = trigBuf.baseAddress!
-            let p = w.p
+    private static func vectorScan(_ judge: inout AnchorJudge, _ tables: inout protfs_anchor_tables, from: Int, to: Int) {
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 4096) { out in
             var i = from
-            var prev = Int(w[from - 1])
             while i < to {
-                // The hot loop only finds the next anchor; all the work happens out of line.
-                let c = Int(p[i])
-                let t = trig[prev << 8 | c]
-                prev = c
-                if t != 0 {
-                    if t & DetectorSet.tDigit != 0 {
-                        if slots.iban >= 0 && w.isUpper(i - 1) {
-                            if IBAN.match(w, at: i) { counts[slots.iban] += 1 }
-                        } else if w.isDigit(i + 1) && w.isDigit(i + 2) {
-                            let s3 = w[i + 3]
-                            if slots.ssn >= 0 && (s3 == 0x2D || s3 == 0x20) && SSN.match(w, at: i) { counts[slots.ssn] += 1 }
-                            if slots.card >= 0 && PaymentCard.couldStart(w, at: i) && PaymentCard.match(w, at: i) { counts[slots.card] += 1 }
-                        }
-                    }
-                    if t & (DetectorSet.tAt | DetectorSet.tDash | DetectorSet.tUpperA | DetectorSet.tKeyword) != 0 { Self.anchor(w, i, t, slots, keywords, &counts) }
-                }
-                i += 1
+                let slabEnd = min(to, i + (1 << 30))
+                var resume = 0
+                let n = protfs_anchor_scan(judge.w.p, judge.w.n, i, slabEnd, &tables, out.baseAddress!, out.count, &resume)
+                for k in 0..<n { judge.judge(i + Int(out[k])) }
+                i = resume
             }
         }
-        self.counts = counts
-    }
-
-    /// The rarer anchors, out of line to keep the hot loop small.
-    @inline(never)
-    private static func anchor(_ w: Window, _ i: Int, _ t: UInt8, _ s: Slots, _ keywords: KeywordTable, _ counts: inout [Int]) {
-        if t & DetectorSet.tAt != 0 && s.email >= 0 && Email.match(w, at: i) { counts[s.email] += 1 }
-        if t & DetectorSet.tDash != 0 && s.pem >= 0 && PrivateKey.match(w, at: i) { counts[s.pem] += 1 }
-        if t & DetectorSet.tUpperA != 0 && s.aws >= 0 && AWSKey.match(w, at: i) { counts[s.aws] += 1 }
-        if t & DetectorSet.tKeyword != 0 { keywords.match(w, at: i, counts: &counts) }
     }
 
     /// Regular expressions run over the window as Latin-1 text, so character offsets equal byte offsets.

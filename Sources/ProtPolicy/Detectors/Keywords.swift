@@ -12,6 +12,8 @@ struct KeywordTable {
     private(set) var pairs = [Bool](repeating: false, count: 65_536)
 
     var isEmpty: Bool { pool.isEmpty }
+    /// The lowercased first byte of each keyword and its second byte (nil for one-byte keywords).
+    var prefixes: [(first: UInt8, second: UInt8?)] { entries.map { (pool[$0.0], $0.1 > 1 ? pool[$0.0 + 1] : nil) } }
     var maxLength: Int { entries.map(\.1).max() ?? 0 }
     func hasEntries(first b: Int) -> Bool { start[b + 1] > start[b] }
 
