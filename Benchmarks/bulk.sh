@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v gocryptfs >/dev/null || { apt-get install -y -qq gocryptfs >/dev/null; }
-swift build -c release >/dev/null
+swift build -c release --static-swift-stdlib >/dev/null
 BIN="$(swift build -c release --show-bin-path)/protfs"
 FILES="${FILES:-10000}" MB="${MB:-1000}"
 W="$(mktemp -d /tmp/protfs-bulk.XXXXXX)"

@@ -3,7 +3,7 @@
 # `openssl speed -evp aes-256-gcm` at the same sizes, in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release >/dev/null
+swift build -c release --static-swift-stdlib >/dev/null
 BIN="$(swift build -c release --show-bin-path)/protfs"
 for size in ${SIZES:-4096 16384 65536}; do
   "$BIN" bench crypto --block-size "$size" --seconds "${SECONDS_PER:-2}"

@@ -3,7 +3,7 @@
 # over the same file, in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release >/dev/null
+swift build -c release --static-swift-stdlib >/dev/null
 BIN="$(swift build -c release --show-bin-path)/protfs"
 DATA="${DATA:-/tmp/protfs-detectors-100mb.txt}"
 [ -s "$DATA" ] || python3 Benchmarks/gen_mixed_text.py "$DATA" "${MB:-100}"

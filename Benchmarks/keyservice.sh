@@ -4,7 +4,7 @@
 # then, for scale, wrk on the service's /v1/health (same server, no crypto, no ledger) when wrk is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release >/dev/null
+swift build -c release --static-swift-stdlib >/dev/null
 BIN="$(swift build -c release --show-bin-path)/protfs"
 DIR="$(mktemp -d /tmp/protfs-keyservice-bench.XXXXXX)"
 cleanup() { [ -n "${SVC:-}" ] && kill "$SVC" 2>/dev/null; umount "$DIR/mnt" 2>/dev/null || true; rm -rf "$DIR"; }

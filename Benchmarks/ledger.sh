@@ -3,7 +3,7 @@
 # query on a 10M-row ledger, measured with hyperfine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release >/dev/null
+swift build -c release --static-swift-stdlib >/dev/null
 BIN="$(swift build -c release --show-bin-path)/protfs"
 DIR="${DIR:-/tmp/protfs-ledger-bench}"
 mkdir -p "$DIR"

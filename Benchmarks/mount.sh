@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v gocryptfs >/dev/null || { apt-get install -y -qq gocryptfs >/dev/null; }
-swift build -c release >/dev/null
+swift build -c release --static-swift-stdlib >/dev/null
 BIN="$(swift build -c release --show-bin-path)/protfs"
 ROUNDS="${ROUNDS:-3}" SIZE_MB="${SIZE_MB:-1024}" FILES="${FILES:-9000}"
 W="$(mktemp -d /tmp/protfs-bench.XXXXXX)"

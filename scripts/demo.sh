@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v swift >/dev/null || export PATH="$PATH:/opt/swift/usr/bin"
-swift build -c release >/dev/null
+swift build -c release --static-swift-stdlib >/dev/null
 BIN="$(swift build -c release --show-bin-path)/protfs"
 WORK="$(mktemp -d /tmp/protfs-demo.XXXXXX)"
 chmod 755 "$WORK"

@@ -3,12 +3,18 @@ import COpenSSL
 /// SHA-256 and HMAC-SHA256 through EVP one-shots.
 public enum Digest {
     public static let sha256Size = 32
+    /// Fetched once: `EVP_sha256()` makes every digest look the implementation up again (OpenSSL 3), which
+    /// costs as much as hashing a ledger row.
+    nonisolated(unsafe) static let sha256MD: OpaquePointer = {
+        guard let md = EVP_MD_fetch(nil, "SHA256", nil) else { fatalError("SHA-256 unavailable") }
+        return md
+    }()
 
     public static func sha256(_ data: UnsafeRawBufferPointer) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: sha256Size)
         var len: UInt32 = 0
         let ok = out.withUnsafeMutableBufferPointer { o in
-            EVP_Digest(data.baseAddress, data.count, o.baseAddress, &len, EVP_sha256(), nil)
+            EVP_Digest(data.baseAddress, data.count, o.baseAddress, &len, sha256MD, nil)
         }
         precondition(ok == 1 && len == 32, "SHA-256 unavailable")
         return out

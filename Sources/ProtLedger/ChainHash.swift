@@ -4,22 +4,34 @@ import ProtCrypto
 /// length-prefixed and distinguishes NULL from empty, so no two different rows encode alike.
 public enum ChainHash {
     public static let genesis = [UInt8](repeating: 0, count: 32)
+    static let domain = Array("protfs-ledger-v1".utf8)
 
-    public static func canonical(_ e: LedgerEvent) -> [UInt8] {
-        var out: [UInt8] = Array("protfs-ledger-v1".utf8)
+    public static func canonical(_ e: LedgerEvent) -> [UInt8] { encode(e, after: []) }
+
+    /// `prefix` then the canonical row, built in one buffer: the writer hashes every row it commits.
+    static func encode(_ e: LedgerEvent, after prefix: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(prefix.count + 192 + (e.path?.count ?? 0) + (e.newPath?.count ?? 0) + (e.detail?.utf8.count ?? 0))
+        out += prefix
+        out += domain
         func int(_ v: Int64?) {
             guard let v else { out.append(0); return }
             out.append(1)
-            for s in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: v) >> UInt64(s))) }
+            withUnsafeBytes(of: UInt64(bitPattern: v).bigEndian) { out += $0 }
         }
+        func length(_ n: Int) { withUnsafeBytes(of: UInt32(truncatingIfNeeded: n).bigEndian) { out += $0 } }
         func bytes(_ b: [UInt8]?) {
             guard let b else { out.append(0); return }
             out.append(1)
-            let n = UInt32(b.count)
-            for s in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: n >> UInt32(s))) }
+            length(b.count)
             out += b
         }
-        func text(_ t: String?) { bytes(t.map { Array($0.utf8) }) }
+        func text(_ t: String?) {
+            guard let t else { out.append(0); return }
+            out.append(1)
+            length(t.utf8.count)
+            out += t.utf8
+        }
         int(e.seq); int(e.time); text(e.kind.rawValue); text(e.outcome.rawValue)
         int(e.uid); text(e.user); int(e.gid); int(e.pid); text(e.process)
         bytes(e.path); bytes(e.newPath); text(e.label); text(e.previousLabel)
@@ -28,6 +40,6 @@ public enum ChainHash {
     }
 
     public static func hash(_ e: LedgerEvent, prev: [UInt8]) -> [UInt8] {
-        Digest.sha256(prev + canonical(e))
+        Digest.sha256(encode(e, after: prev))
     }
 }

@@ -16,9 +16,11 @@ final class GroupCommitter: @unchecked Sendable {
         var error: Error?
         /// Each caller sleeps on its own semaphore, so a commit wakes exactly the callers it served.
         let committed = DispatchSemaphore(value: 0)
-        /// The next caller of the same batch: woken by this caller, not by the writer, so the writer thread
-        /// (the bottleneck) spends one wake-up per batch instead of one per row.
+        /// Callers of the same batch woken by this caller, not by the writer, so the writer thread (the
+        /// bottleneck) spends one wake-up per batch instead of one per row; a binary tree, so the last caller of
+        /// a batch of 16 is four wake-ups from the commit instead of sixteen.
         var next: Ticket?
+        var next2: Ticket?
         var waits = true
         init(_ e: LedgerEvent) { event = e }
     }
@@ -41,12 +43,26 @@ final class GroupCommitter: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let insert: Statement
     private let setMeta: Statement
+    /// Prepared once: `exec` would parse them again for every batch.
+    private let begin: Statement
+    private let commitStatement: Statement
+    private let recentLow: Statement
+    private let moveRows: Statement
+    private let dropMoved: Statement
     private var lastTime: Int64 = 0
+    private var committed: Int64 = 0
+    /// Rows committed by this writer so far (the checkpointer's measure of load).
+    var committedRows: Int64 { lock.lock(); defer { lock.unlock() }; return committed }
 
     init(db: Database) throws {
         self.db = db
         insert = try db.prepare(Ledger.insertSQL)
         setMeta = try db.prepare(Ledger.setMetaSQL)
+        begin = try db.prepare("BEGIN IMMEDIATE")
+        commitStatement = try db.prepare("COMMIT")
+        recentLow = try db.prepare("SELECT min(seq) FROM events_recent")
+        moveRows = try db.prepare("INSERT INTO events SELECT * FROM events_recent WHERE seq <= ?")
+        dropMoved = try db.prepare("DELETE FROM events_recent WHERE seq <= ?")
         let t = Thread { [unowned self] in self.run() }
         t.name = "protfs-ledger"
         t.start()
@@ -72,6 +88,7 @@ final class GroupCommitter: @unchecked Sendable {
         let t = try submit(ticket)
         t.committed.wait()
         t.next?.committed.signal()
+        t.next2?.committed.signal()
         if let err = t.error { throw err }
         return t.seq
     }
@@ -109,21 +126,14 @@ final class GroupCommitter: @unchecked Sendable {
     /// How many waiting callers the previous batch served: a sign of how many appenders are active
     /// (write-behind rows do not count: nobody waits for them).
     private var lastBatch = 1
+    /// How long a batch stays open for the callers of the previous batch to come back.
+    static let linger: Int64 = 300_000
 
     private func run() {
         while true {
             work.wait()
             while true {
                 lingerForCompany()
-                // With several appenders active, wait a moment for their rows so one commit serves them all
-                // (group commit delay); a lone appender is never delayed.
-                var lingered = 0
-                while lingered < 4 {
-                    lock.lock(); let n = waitersQueued; lock.unlock()
-                    if n == 0 || n >= lastBatch || lastBatch <= 1 { break }
-                    usleep(50)
-                    lingered += 1
-                }
                 lock.lock()
                 if queue.isEmpty {
                     let done = stopping
@@ -131,32 +141,81 @@ final class GroupCommitter: @unchecked Sendable {
                     if done { finished.signal(); return }
                     break
                 }
-                let batch = Array(queue.prefix(Self.maxBatch))
-                queue.removeFirst(batch.count)
-                let served = batch.filter(\.waits).count
-                waitersQueued -= served
                 lock.unlock()
-                lastBatch = max(served, lastBatch - 1)
-                room.lock(); room.broadcast(); room.unlock()
-
-                let err = commit(batch)
+                let (batch, err) = commitNextBatch()
                 lock.lock()
                 failure = err
+                if err == nil { committed += Int64(batch.count) }
                 if err != nil && !stopping {
                     // Rows nobody waits for are kept, in order, for the retry.
                     queue.insert(contentsOf: batch.filter { !$0.waits && !$0.isBarrier }, at: 0)
                 }
                 lock.unlock()
                 if err != nil { usleep(Self.retryDelay) }
-                // Only callers that wait are chained; rows queued without waiting need no wake-up.
+                // Only callers that wait are woken; rows queued without waiting need no wake-up.
                 let waiting = batch.filter(\.waits)
                 for (i, t) in waiting.enumerated() {
                     t.error = err
-                    t.next = i + 1 < waiting.count ? waiting[i + 1] : nil
+                    t.next = 2 * i + 1 < waiting.count ? waiting[2 * i + 1] : nil
+                    t.next2 = 2 * i + 2 < waiting.count ? waiting[2 * i + 2] : nil
                 }
                 waiting.first?.committed.signal()
             }
         }
+    }
+
+    /// One transaction: writes what is queued, and while fewer waiting callers are in it than in the previous
+    /// batch, waits briefly for the others, writing each row as it arrives. So the rows of a batch are hashed
+    /// and inserted while its last callers are still waking up from the previous commit (group commit
+    /// without an idle delay); a lone appender never waits.
+    private func commitNextBatch() -> ([Ticket], Error?) {
+        var batch: [Ticket] = []
+        var served = 0
+        let target = lastBatch
+        do {
+            // The head is read inside the write transaction, so other processes appending to the same
+            // ledger (the CLI beside a mount) extend the chain instead of forking it.
+            begin.reset()
+            try begin.run()
+            var rows = try Ledger.RowWriter(db: db, insert: insert, lastTime: lastTime)
+            let deadline = currentTimeNanos() + Self.linger
+            while true {
+                lock.lock()
+                let take = Array(queue.prefix(Self.maxBatch - batch.count))
+                queue.removeFirst(take.count)
+                let waiters = take.reduce(0) { $0 + ($1.waits ? 1 : 0) }
+                waitersQueued -= waiters
+                lock.unlock()
+                if !take.isEmpty { room.lock(); room.broadcast(); room.unlock() }
+                served += waiters
+                for t in take where !t.isBarrier { t.seq = try rows.write(t.event) }
+                batch += take
+                if served == 0 || served >= target || batch.count >= Self.maxBatch || currentTimeNanos() >= deadline { break }
+                _ = work.wait(timeout: .now() + .microseconds(50))
+            }
+            try keepBacklogBounded(head: rows.seq)
+            lastTime = try rows.finish(setMeta: setMeta)
+            commitStatement.reset()
+            try commitStatement.run()
+            lastBatch = max(served, lastBatch - 1)
+            return (batch, nil)
+        } catch {
+            try? db.exec("ROLLBACK")
+            return (batch, error)
+        }
+    }
+
+    /// Beyond `Checkpointer.backlogCap` unindexed rows (a stream the checkpointer cannot keep up with while it
+    /// defers to appends), the batch that crosses the next chunk boundary also moves one chunk into the indexed
+    /// table in its transaction: appends slow to what index maintenance sustains instead of leaving queries an
+    /// ever longer scan. (Moving a few rows with every batch costs several times more per row.)
+    private func keepBacklogBounded(head: Int64) throws {
+        recentLow.reset()
+        defer { recentLow.reset() }
+        guard try recentLow.step(), let low = recentLow.int(0),
+              head - low + 1 > Checkpointer.backlogCap + Int64(Checkpointer.chunk) else { return }
+        let upTo = low + Int64(Checkpointer.chunk) - 1
+        for st in [moveRows, dropMoved] { st.reset(); st.bind(1, upTo); try st.run() }
     }
 
     /// While only write-behind rows are queued, wait (up to `writeBehind`) for more to share their commit.
@@ -168,21 +227,6 @@ final class GroupCommitter: @unchecked Sendable {
             lock.unlock()
             if idle || work.wait(timeout: deadline) == .timedOut { return }
         }
-    }
-
-    private func commit(_ all: [Ticket]) -> Error? {
-        let batch = all.filter { !$0.isBarrier }
-        if batch.isEmpty { return nil }
-        do {
-            // The head is read inside the write transaction, so other processes appending to the same
-            // ledger (the CLI beside a mount) extend the chain instead of forking it.
-            lastTime = try db.writeTransaction {
-                try Ledger.writeRows(batch.map(\.event), db: db, insert: insert, setMeta: setMeta, lastTime: lastTime) { i, seq in
-                    batch[i].seq = seq
-                }
-            }
-            return nil
-        } catch { return error }
     }
 
 }
@@ -207,9 +251,23 @@ extension Ledger {
     /// Times never go backwards, so time order and sequence order agree. Returns the last time used.
     static func writeRows(_ events: [LedgerEvent], db: Database, insert: Statement, setMeta: Statement, lastTime: Int64,
                           assigned: (Int, Int64) -> Void) throws -> Int64 {
-        let head = try headIn(db)
-        var seq = head.seq, prev = head.hash, time = max(lastTime, head.time)
-        for (i, event) in events.enumerated() {
+        var rows = try RowWriter(db: db, insert: insert, lastTime: lastTime)
+        for (i, event) in events.enumerated() { assigned(i, try rows.write(event)) }
+        return try rows.finish(setMeta: setMeta)
+    }
+
+    /// Chains rows onto the head read when it is made; `finish` stores the new head. Inside one transaction.
+    struct RowWriter {
+        let insert: Statement
+        var seq: Int64, prev: [UInt8], time: Int64
+
+        init(db: Database, insert: Statement, lastTime: Int64) throws {
+            let head = try headIn(db)
+            self.insert = insert
+            seq = head.seq; prev = head.hash; time = max(lastTime, head.time)
+        }
+
+        mutating func write(_ event: LedgerEvent) throws -> Int64 {
             var e = event
             seq += 1
             time = max(time, e.time > 0 ? e.time : currentTimeNanos())
@@ -223,13 +281,16 @@ extension Ledger {
             insert.bind(17, blob: e.prevHash); insert.bind(18, blob: e.hash)
             try insert.run()
             prev = e.hash
-            assigned(i, seq)
+            return seq
         }
-        setMeta.reset()
-        setMeta.bind(1, "head")
-        setMeta.bind(2, blob: headValue(seq: seq, time: time, hash: prev))
-        try setMeta.run()
-        return time
+
+        func finish(setMeta: Statement) throws -> Int64 {
+            setMeta.reset()
+            setMeta.bind(1, "head")
+            setMeta.bind(2, blob: headValue(seq: seq, time: time, hash: prev))
+            try setMeta.run()
+            return time
+        }
     }
 
     static let insertSQL = "INSERT INTO events_recent(\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"

@@ -37,8 +37,11 @@ public final class Ledger: @unchecked Sendable {
             try db.exec("PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL")")
             // Checkpoints (which fsync) run on a thread of their own, so appenders never wait for them.
             try db.exec("PRAGMA wal_autocheckpoint=0")
-            committer = try GroupCommitter(db: db)
-            checkpointer = try Checkpointer(path: path)
+            // Index pages for the moves a long stream makes the writer do (see GroupCommitter.keepBacklogBounded).
+            try db.exec("PRAGMA cache_size=-65536")
+            let committer = try GroupCommitter(db: db)
+            self.committer = committer
+            checkpointer = try Checkpointer(path: path) { [weak committer] in committer?.committedRows ?? 0 }
         }
     }
 

@@ -82,13 +82,16 @@ struct BenchCommand: ParsableCommand {
             let start = BenchCommand.now()
             // Real threads, one per appender: concurrentPerform would run only as many as there are cores.
             let done = DispatchGroup()
+            let failLock = NSLock()
+            nonisolated(unsafe) var failed: [String] = []
             for t in 0..<threads {
                 done.enter()
                 Thread {
                     for i in 0..<rows {
                         let e = LedgerEvent(kind: .openRead, outcome: .allowed, uid: Int64(1000 + t), user: "user\(t)", gid: 100,
                                             pid: Int64(i), process: "bench", path: Array("/share/dir\(t)/file\(i % 100).txt".utf8), label: "general")
-                        if writeBehind { try? l.appendLater(e) } else { _ = try? l.append(e) }
+                        do { if writeBehind { try l.appendLater(e) } else { _ = try l.append(e) } }
+                        catch { failLock.lock(); failed.append("\(error)"); failLock.unlock() }
                     }
                     done.leave()
                 }.start()
@@ -97,6 +100,9 @@ struct BenchCommand: ParsableCommand {
             if writeBehind { try l.flush() }
             let secs = BenchCommand.now() - start
             l.close()
+            if !failed.isEmpty { throw ValidationError("\(failed.count) appends failed, the first: \(failed[0])") }
+            let stored = Int(try Ledger(path: ledger, readOnly: true).rowCount)
+            guard stored == threads * rows else { throw ValidationError("the ledger holds \(stored) rows, \(threads * rows) were appended") }
             Out.line(String(format: "protfs ledger: %d appenders, %d rows in %.2f s = %.0f rows/s (synchronous=%@%@)",
                             threads, threads * rows, secs, Double(threads * rows) / secs, durability, writeBehind ? ", write-behind" : ""))
         }
