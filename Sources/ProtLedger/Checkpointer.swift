@@ -14,7 +14,6 @@ final class Checkpointer: @unchecked Sendable {
     private let db: Database
     private let stopSignal = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
-    private var stopped = false
     private let stopLock = NSLock()
     private var stopRequested = false
     private var stopping: Bool { stopLock.lock(); defer { stopLock.unlock() }; return stopRequested }
@@ -65,9 +64,11 @@ final class Checkpointer: @unchecked Sendable {
     }
 
     func stop() {
-        guard !stopped else { return }
-        stopped = true
-        stopLock.lock(); stopRequested = true; stopLock.unlock()
+        stopLock.lock()
+        let already = stopRequested
+        stopRequested = true
+        stopLock.unlock()
+        if already { return }
         stopSignal.signal()
         finished.wait()
     }

@@ -86,18 +86,19 @@ public final class DetectorSet: @unchecked Sendable {
         self.keywords = keywords
         self.regexes = regexes
         self.triggers = triggers
-        vectorTables = vector ? Self.vectorTables(firstByte: firstByte, keywords: keywords) : nil
+        vectorTables = vector ? Self.makeVectorTables(firstByte: firstByte, keywords: keywords) : nil
         margin = max(reach, keywords.maxLength + 1)
     }
 }
 
 extension DetectorSet {
-    static func vectorTables(firstByte: [UInt8], keywords: KeywordTable) -> protfs_anchor_tables? {
+    static func makeVectorTables(firstByte: [UInt8], keywords: KeywordTable) -> protfs_anchor_tables? {
         guard protfs_anchor_scan_available() != 0 else { return nil }
         var t = protfs_anchor_tables()
         func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
-        func mark(_ lo: inout (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8),
-                  _ hi: inout (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8), _ b: UInt8) {
+        // A letter's set entry is indexed by its low five bits (the same for both cases), split over two
+        // 16-byte tables (the C side's byte shuffles look up 16 entries at a time).
+        func mark<Table>(_ lo: inout Table, _ hi: inout Table, _ b: UInt8) {
             let k = Int(b & 0x1F)
             if k < 16 { withUnsafeMutableBytes(of: &lo) { $0[k] = 0xFF } } else { withUnsafeMutableBytes(of: &hi) { $0[k - 16] = 0xFF } }
         }
