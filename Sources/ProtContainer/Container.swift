@@ -44,7 +44,8 @@ public final class Container: @unchecked Sendable {
         var region = image + [UInt8](repeating: 0, count: Layout.slotSize)
         region += try c.sealBlock(index: 0, plaintext: [], final: true)
         try region.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: 0) }
-        try FileIO.truncate(fd, UInt64(region.count))
+        // A new file already has this size; a truncate would cost a metadata update for nothing.
+        if try FileIO.size(fd) != UInt64(region.count) { try FileIO.truncate(fd, UInt64(region.count)) }
         return c
     }
 

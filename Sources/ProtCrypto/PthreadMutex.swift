@@ -9,6 +9,8 @@ public final class PthreadMutex: @unchecked Sendable {
 
     public func lock() { pthread_mutex_lock(m) }
     public func unlock() { pthread_mutex_unlock(m) }
+    /// Takes the lock if it is free; false (without waiting) if another thread holds it.
+    public func tryLock() -> Bool { pthread_mutex_trylock(m) == 0 }
 
     @inline(__always)
     public func locked<R>(_ body: () throws -> R) rethrows -> R {

@@ -3,7 +3,9 @@ import Foundation
 import ProtCrypto
 
 /// Batches appends into one transaction on a dedicated writer thread. `append` returns only when its own
-/// row is committed (one commit per batch of concurrent callers). `enqueue` returns at once: its rows wait
+/// row is committed (one commit per batch of concurrent callers); a caller that finds nobody committing and
+/// no company expected commits on its own thread, saving the two thread hand-offs a lone appender would
+/// otherwise wait for. `enqueue` returns at once: its rows wait
 /// at most `writeBehind` for company, so a stream of single operations costs one commit per window instead
 /// of one per row. A failed commit keeps the queued rows and retries; until one succeeds every call throws,
 /// so the mount fails closed instead of going on unrecorded.
@@ -51,6 +53,10 @@ final class GroupCommitter: @unchecked Sendable {
     private let dropMoved: Statement
     private var lastTime: Int64 = 0
     private var committed: Int64 = 0
+    /// Held by whoever writes a batch (the writer thread or a leading caller): one transaction at a time.
+    private let commitTurn = PthreadMutex()
+    /// Whether the last batch served a single waiting caller (read under `lock`): then a waiting caller leads.
+    private var alone = true
     /// Rows committed by this writer so far (the checkpointer's measure of load).
     var committedRows: Int64 { lock.lock(); defer { lock.unlock() }; return committed }
 
@@ -86,6 +92,7 @@ final class GroupCommitter: @unchecked Sendable {
 
     private func append(_ ticket: Ticket) throws -> Int64 {
         let t = try submit(ticket)
+        if t.waits && !t.isBarrier { lead() }
         t.committed.wait()
         t.next?.committed.signal()
         t.next2?.committed.signal()
@@ -108,10 +115,28 @@ final class GroupCommitter: @unchecked Sendable {
         if t.event.time == 0 { t.event.time = currentTimeNanos() }   // the time of the event, not of its commit
         queue.append(t)
         if t.waits { waitersQueued += 1 }
+        let leads = t.waits && alone && !t.isBarrier
         lock.unlock()
-        // A waiting caller cuts the write-behind window short.
-        if wasEmpty || t.waits { work.signal() }
+        // A waiting caller cuts the write-behind window short (unless it commits the batch itself).
+        if (wasEmpty || t.waits) && !leads { work.signal() }
         return t
+    }
+
+    /// Commits what is queued on the calling thread, if nobody else is committing and the last batch had a
+    /// single caller. The caller's own row is in that batch unless another committer took it first; either
+    /// way its ticket is signalled like any other.
+    private func lead() {
+        lock.lock()
+        let solo = alone
+        lock.unlock()
+        guard solo, commitTurn.tryLock() else { work.signal(); return }
+        let (batch, err) = commitNextBatch(linger: false)
+        commitTurn.unlock()
+        finish(batch, err)
+        lock.lock()
+        let more = !queue.isEmpty
+        lock.unlock()
+        if more { work.signal() }
     }
 
     func stop() {
@@ -142,36 +167,48 @@ final class GroupCommitter: @unchecked Sendable {
                     break
                 }
                 lock.unlock()
-                let (batch, err) = commitNextBatch()
-                lock.lock()
-                failure = err
-                if err == nil { committed += Int64(batch.count) }
-                if err != nil && !stopping {
-                    // Rows nobody waits for are kept, in order, for the retry.
-                    queue.insert(contentsOf: batch.filter { !$0.waits && !$0.isBarrier }, at: 0)
-                }
-                lock.unlock()
-                if err != nil { usleep(Self.retryDelay) }
-                // Only callers that wait are woken; rows queued without waiting need no wake-up.
-                let waiting = batch.filter(\.waits)
-                for (i, t) in waiting.enumerated() {
-                    t.error = err
-                    t.next = 2 * i + 1 < waiting.count ? waiting[2 * i + 1] : nil
-                    t.next2 = 2 * i + 2 < waiting.count ? waiting[2 * i + 2] : nil
-                }
-                waiting.first?.committed.signal()
+                commitTurn.lock()
+                let (batch, err) = commitNextBatch(linger: true)
+                commitTurn.unlock()
+                finish(batch, err)
             }
         }
+    }
+
+    /// Records a batch's outcome and wakes its waiting callers.
+    private func finish(_ batch: [Ticket], _ err: Error?) {
+        guard !batch.isEmpty || err != nil else { return }
+        lock.lock()
+        failure = err
+        if err == nil { committed += Int64(batch.count) }
+        if err != nil && !stopping {
+            // Rows nobody waits for are kept, in order, for the retry.
+            queue.insert(contentsOf: batch.filter { !$0.waits && !$0.isBarrier }, at: 0)
+        }
+        lock.unlock()
+        if err != nil { usleep(Self.retryDelay) }
+        // Only callers that wait are woken; rows queued without waiting need no wake-up.
+        let waiting = batch.filter(\.waits)
+        for (i, t) in waiting.enumerated() {
+            t.error = err
+            t.next = 2 * i + 1 < waiting.count ? waiting[2 * i + 1] : nil
+            t.next2 = 2 * i + 2 < waiting.count ? waiting[2 * i + 2] : nil
+        }
+        waiting.first?.committed.signal()
     }
 
     /// One transaction: writes what is queued, and while fewer waiting callers are in it than in the previous
     /// batch, waits briefly for the others, writing each row as it arrives. So the rows of a batch are hashed
     /// and inserted while its last callers are still waking up from the previous commit (group commit
     /// without an idle delay); a lone appender never waits.
-    private func commitNextBatch() -> ([Ticket], Error?) {
+    private func commitNextBatch(linger: Bool) -> ([Ticket], Error?) {
         var batch: [Ticket] = []
         var served = 0
-        let target = lastBatch
+        let target = linger ? lastBatch : 1
+        lock.lock()
+        let empty = queue.isEmpty
+        lock.unlock()
+        if empty { return ([], nil) }
         do {
             // The head is read inside the write transaction, so other processes appending to the same
             // ledger (the CLI beside a mount) extend the chain instead of forking it.
@@ -198,6 +235,9 @@ final class GroupCommitter: @unchecked Sendable {
             commitStatement.reset()
             try commitStatement.run()
             lastBatch = max(served, lastBatch - 1)
+            lock.lock()
+            alone = lastBatch <= 1
+            lock.unlock()
             return (batch, nil)
         } catch {
             try? db.exec("ROLLBACK")

@@ -37,6 +37,10 @@ public final class Ledger: @unchecked Sendable {
             try db.exec("PRAGMA synchronous=\(durability == .full ? "FULL" : "NORMAL")")
             // Checkpoints (which fsync) run on a thread of their own, so appenders never wait for them.
             try db.exec("PRAGMA wal_autocheckpoint=0")
+            // Each time the WAL starts over it is cut to nothing, so commits append past its end instead of
+            // overwriting old frames: a partial-page overwrite of a WAL page the kernel has evicted reads it
+            // from disk first, inside the commit an open is waiting for.
+            try db.exec("PRAGMA journal_size_limit=0")
             // Index pages for the moves a long stream makes the writer do (see GroupCommitter.keepBacklogBounded).
             try db.exec("PRAGMA cache_size=-65536")
             let committer = try GroupCommitter(db: db)

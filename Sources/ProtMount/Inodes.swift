@@ -107,15 +107,17 @@ final class InodeTable: @unchecked Sendable {
     }
 
     func forget(_ ino: UInt64, _ n: UInt64) {
-        lock.locked {
-            guard let node = byIno[ino], node !== root else { return }
+        let unused: Int32? = lock.locked {
+            guard let node = byIno[ino], node !== root else { return nil }
             node.nlookup = node.nlookup >= n ? node.nlookup - n : 0
-            if node.nlookup == 0 && node.open == nil {
-                byIno[ino] = nil
-                byBacking[BackingKey(dev: node.dev, ino: node.backingIno)] = nil
-                close(node.fd)
-            }
+            guard node.nlookup == 0 && node.open == nil else { return nil }
+            byIno[ino] = nil
+            byBacking[BackingKey(dev: node.dev, ino: node.backingIno)] = nil
+            return node.fd
         }
+        // Outside the lock: the last close of an unlinked file frees it in the backing filesystem, which
+        // can take longer than every other request should wait.
+        if let unused { close(unused) }
     }
 
     /// Runs `body` under the table lock (for the per-inode shared open state).

@@ -5,8 +5,16 @@ import ProtLedger
 import Foundation
 
 /// Extended attributes: `user.protfs.label` is the file's label, read by anyone who can stat the file and
-/// set (a relabel, value `LABEL` or `LABEL|justification`) by holders of `owner`. Others pass through.
+/// set (a relabel, value `LABEL` or `LABEL|justification`) by holders of `owner`. Other `user.` attributes
+/// pass through. Only the `user.` namespace exists on the mount (as in gocryptfs): POSIX ACLs
+/// (`system.posix_acl_*`) would not be enforced by the kernel here, and a default ACL stored on a backing
+/// directory would hand other local users the ciphertext of every new file; `security.` and `trusted.`
+/// values describe the backing file, not the protected content. So those names read as absent (answered
+/// without touching the store: `ls -l` asks for two of them per file, the kernel one per write) and cannot
+/// be set.
 extension Filesystem {
+    static func inUserNamespace(_ name: String) -> Bool { name.hasPrefix("user.") }
+
     static let labelXattr = "user.protfs.label"
     /// How the label was set (folder, auto, manual). Answered but not listed, so copies do not carry it.
     static let methodXattr = "user.protfs.method"
@@ -18,6 +26,7 @@ extension Filesystem {
     }
 
     func getxattr(_ req: fuse_req_t?, _ ino: UInt64, _ name: String, _ size: Int) {
+        guard Self.inUserNamespace(name) else { return reply(req, ENODATA) }
         guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
         if name == LedgerFlush.xattr && node === inodes.root {
             do { try ledger.flush() } catch { return reply(req, EIO) }
@@ -50,7 +59,11 @@ extension Filesystem {
             if n > 0 {
                 var buf = [CChar](repeating: 0, count: n)
                 let m = CFuse3.listxattr(node.procPath, &buf, n)
-                if m > 0 { names = buf.prefix(m).map { UInt8(bitPattern: $0) } }
+                if m > 0 {
+                    for stored in buf.prefix(m).split(separator: 0) where stored.starts(with: Array("user.".utf8CString.dropLast())) {
+                        names += stored.map { UInt8(bitPattern: $0) } + [0]
+                    }
+                }
             }
         }
         if node.isRegular { names += Array(Self.labelXattr.utf8) + [0] }
@@ -58,6 +71,7 @@ extension Filesystem {
     }
 
     func setxattr(_ req: fuse_req_t?, _ ino: UInt64, _ name: String, _ value: UnsafeRawBufferPointer, _ flags: Int32) {
+        guard Self.inUserNamespace(name) else { return reply(req, EOPNOTSUPP) }
         guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
         let caller = Caller(req)
         if name == Self.labelXattr {
@@ -78,6 +92,7 @@ extension Filesystem {
     }
 
     func removexattr(_ req: fuse_req_t?, _ ino: UInt64, _ name: String) {
+        guard Self.inUserNamespace(name) else { return reply(req, EOPNOTSUPP) }
         guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
         if name == Self.labelXattr || name == Self.methodXattr { return reply(req, EPERM) }
         guard node.isRegular || node.isDirectory else { return reply(req, ENOTSUP) }

@@ -132,6 +132,25 @@ struct AccessTests {
         #expect(MountEnv.sh("setfattr -x user.note '\(f)'", as: "pfbob").status == 0)
     }
 
+    /// Only `user.` attributes exist on the mount: a default ACL or a security/trusted value stored on a
+    /// backing file would act on the store (other users' access to ciphertext), not on the protected content.
+    @Test func xattrsOutsideTheUserNamespaceAreRefusedAndHidden() throws {
+        let m = try MountedStore()
+        let f = m.path("general/y.txt")
+        MountEnv.sh("echo y > '\(f)'")
+        for name in ["trusted.note", "security.note", "system.posix_acl_default"] {
+            let set = MountEnv.sh("setfattr -n \(name) -v 0x02000000 '\(m.path("general"))'")
+            #expect(set.status != 0 && set.err.contains("not supported"), "\(name): \(set)")
+        }
+        #expect(MountEnv.sh("getfattr -n trusted.note '\(m.store)/general'").status != 0)
+        // A value planted on the backing file is neither listed nor read through the mount (root sees trusted.*).
+        #expect(MountEnv.sh("setfattr -n trusted.planted -v 1 '\(m.store)/general/y.txt'").status == 0)
+        let list = MountEnv.sh("getfattr -d -m - '\(f)'").out
+        #expect(list.contains("user.protfs.label") && !list.contains("trusted.planted"), "\(list)")
+        #expect(MountEnv.sh("getfattr -n trusted.planted '\(f)'").err.contains("No such attribute"))
+        #expect(MountEnv.sh("setfattr -n user.kept -v 1 '\(f)' && getfattr --only-values -n user.kept '\(f)'").out == "1")
+    }
+
     @Test func remountReadsEverythingBackAndBusyUnmountIsRefused() throws {
         let m = try MountedStore()
         let big = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
