@@ -126,6 +126,9 @@ extension Filesystem {
         let h = Handle(inode: node, file: file, rights: rights, canRead: canRead, canWrite: canWrite, caller: caller, path: path, scanner: scan)
         fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
         fi.pointee.keep_cache = 1
+        // A close settles labels of what was written; a handle that cannot write has nothing to settle, so
+        // its close(2) need not wait for a round trip to this daemon (the release still comes).
+        if !canWrite { fi.pointee.noflush = 1 }
         fuse_reply_open(req, fi)
     }
 

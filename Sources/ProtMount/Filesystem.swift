@@ -258,18 +258,29 @@ final class Filesystem: @unchecked Sendable {
     }
 
     func acquire(_ node: Inode) throws -> OpenFile {
-        try inodes.withLock {
-            if let f = node.open { f.handles += 1; return f }
-            let fd = Glibc.open(node.procPath, O_RDWR)   // under the table lock: no waiting for reclaim here
+        while true {
+            let (shared, epoch) = inodes.withLock { () -> (OpenFile?, UInt64) in
+                if let f = node.open { f.handles += 1; return (f, 0) }
+                return (nil, node.viewEpoch)
+            }
+            if let shared { return shared }
+            // Opened and authenticated outside the table lock: on a cold cache this waits for the disk, and
+            // every other request needs the lock.
+            let fd = withDescriptor { Glibc.open(node.procPath, O_RDWR) }
             guard fd >= 0 else { throw MountError.errno("open", errno) }
-            do {
-                let c = try Container.open(fd: fd, keys: store.keyLookup)
+            let c: Container
+            do { c = try Container.open(fd: fd, keys: store.keyLookup) } catch { close(fd); throw error }
+            let fresh = OpenFile(fd: fd, container: c)
+            let installed = inodes.withLock { () -> OpenFile? in
+                if let f = node.open { f.handles += 1; return f }   // another request opened it meanwhile
+                // A view opened and closed meanwhile may have written while this one was being read.
+                guard node.viewEpoch == epoch else { return nil }
                 node.cachedHeader = c.fields
-                let f = OpenFile(fd: fd, container: c)
-                f.handles = 1
-                node.open = f
-                return f
-            } catch { close(fd); throw error }
+                node.open = fresh
+                fresh.handles = 1
+                return fresh
+            }
+            if let installed { return installed }
         }
     }
 
@@ -277,7 +288,7 @@ final class Filesystem: @unchecked Sendable {
         inodes.withLock {
             guard let f = node.open else { return }
             f.handles -= 1
-            if f.handles == 0 { node.cachedHeader = f.container.fields; node.open = nil }
+            if f.handles == 0 { node.cachedHeader = f.container.fields; node.open = nil; node.viewEpoch += 1 }
         }
     }
 

@@ -21,6 +21,9 @@ final class Inode: @unchecked Sendable {
     var cachedPath: (generation: UInt64, path: [UInt8])?
     /// The decrypted view shared by every open handle of this file (one size, one writer lock).
     var open: OpenFile?
+    /// Bumped each time the shared view is dropped: a view read without the lock is installed only if none
+    /// came and went meanwhile.
+    var viewEpoch: UInt64 = 0
     /// The header as this daemon last authenticated or wrote it, for unlink, rename, setattr and xattr
     /// decisions (content access always reopens and authenticates). Only the daemon changes headers, so a
     /// write to the content does not stale it; a header changed behind its back (tampering) keeps being
