@@ -162,6 +162,27 @@ func scan(_ text: String, _ defs: [DetectorDefinition] = DetectorDefinition.buil
         }
     }
 
+    /// Matches between long runs of bytes that cannot start one (zeros, whitespace, punctuation, non-ASCII):
+    /// the vector scan skips such runs 32 bytes at a time and must pick up the context after each.
+    @Test(arguments: [4, 5])
+    func quietRunsAreSkippedWithoutLosingMatches(seed: UInt64) throws {
+        var rng = seed
+        func next() -> UInt64 { rng = rng &* 6364136223846793005 &+ 1442695040888963407; return rng >> 33 }
+        var data = [UInt8]()
+        for _ in 0..<3_000 {
+            data += Array(Self.fragments[Int(next() % UInt64(Self.fragments.count))].utf8)
+            let quiet: [UInt8] = [0x00, 0x20, 0x0A, 0x2C, 0x2E, 0xE9, 0xFF]
+            for _ in 0..<Int(next() % 120) { data.append(quiet[Int(next() % UInt64(quiet.count))]) }
+        }
+        let scalar = try counts(data, vector: false, chunk: data.count)
+        #expect(Set(scalar.keys) == Set(Self.definitions.map(\.id)), "every detector fires in the corpus")
+        for chunk in [data.count, 65_536, 4093, 97] {
+            #expect(try counts(data, vector: true, chunk: chunk) == scalar, "chunk \(chunk)")
+        }
+        let zeros = [UInt8](repeating: 0, count: 100_000) + Array("card 4111 1111 1111 1111".utf8) + [UInt8](repeating: 0, count: 100)
+        #expect(try counts(zeros, vector: true, chunk: zeros.count)["credit_card"] == 1)
+    }
+
     @Test func vectorPathRunsWhereTheCPUHasIt() throws {
         #if arch(x86_64)
         let avx2 = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.contains(" avx2") ?? false
