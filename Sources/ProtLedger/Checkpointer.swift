@@ -24,11 +24,11 @@ final class Checkpointer: @unchecked Sendable {
     static let closeBudget: DispatchTimeInterval = .seconds(2)
 
     /// `committedRows` counts the rows this process has committed so far.
-    init(path: String, committedRows: @escaping @Sendable () -> Int64) throws {
+    init(path: String, pageCacheMiB: Int, committedRows: @escaping @Sendable () -> Int64) throws {
         db = try Database(path: path)
         // The index pages a move touches: with SQLite's default 2 MB cache, a ledger of millions of rows
         // re-reads most of them for every chunk.
-        try db.exec("PRAGMA cache_size=-65536")
+        try db.exec("PRAGMA cache_size=-\(pageCacheMiB * 1024)")
         let t = Thread { [unowned self] in
             var seen = committedRows()
             while self.stopSignal.wait(timeout: .now() + 1) == .timedOut {

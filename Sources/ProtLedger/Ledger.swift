@@ -29,7 +29,10 @@ public final class Ledger: @unchecked Sendable {
 
     static let columns = "seq, ts, event, outcome, uid, user, gid, pid, process, path, new_path, label, prev_label, bytes_read, bytes_written, detail, prev_hash, hash"
 
-    public init(path: String, durability: Durability = .normal, readOnly: Bool = false) throws {
+    /// `pageCacheMiB` bounds SQLite's page cache on each of the two writing connections (appends, and the
+    /// checkpointer's index moves): a long-running mount keeps it small to stay within its memory budget,
+    /// bulk loads and benchmarks keep more index pages at hand.
+    public init(path: String, durability: Durability = .normal, readOnly: Bool = false, pageCacheMiB: Int = 64) throws {
         self.path = path
         db = try Database(path: path, readOnly: readOnly)
         if !readOnly {
@@ -42,10 +45,10 @@ public final class Ledger: @unchecked Sendable {
             // from disk first, inside the commit an open is waiting for.
             try db.exec("PRAGMA journal_size_limit=0")
             // Index pages for the moves a long stream makes the writer do (see GroupCommitter.keepBacklogBounded).
-            try db.exec("PRAGMA cache_size=-65536")
+            try db.exec("PRAGMA cache_size=-\(pageCacheMiB * 1024)")
             let committer = try GroupCommitter(db: db)
             self.committer = committer
-            checkpointer = try Checkpointer(path: path) { [weak committer] in committer?.committedRows ?? 0 }
+            checkpointer = try Checkpointer(path: path, pageCacheMiB: pageCacheMiB) { [weak committer] in committer?.committedRows ?? 0 }
         }
     }
 

@@ -47,6 +47,7 @@ final class InodeTable: @unchecked Sendable {
     private var byBacking: [BackingKey: Inode] = [:]
     private var next: UInt64 = 2
     private var tick: UInt64 = 0
+    private let closer = DescriptorCloser()
     /// Bumped by every rename (under the table lock): cached paths older than this are re-read.
     var renameGeneration: UInt64 = 0
     /// Past this many inodes, `onPressure` is called (the reclaimer's wake-up).
@@ -118,9 +119,9 @@ final class InodeTable: @unchecked Sendable {
             byBacking[BackingKey(dev: node.dev, ino: node.backingIno)] = nil
             return node.fd
         }
-        // Outside the lock: the last close of an unlinked file frees it in the backing filesystem, which
-        // can take longer than every other request should wait.
-        if let unused { close(unused) }
+        // Not under the lock, nor on this request thread: the last close of an unlinked file frees it in the
+        // backing filesystem (see DescriptorCloser).
+        if let unused { closer.close(unused) }
     }
 
     /// Runs `body` under the table lock (for the per-inode shared open state).

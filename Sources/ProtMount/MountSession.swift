@@ -58,7 +58,8 @@ public enum MountSession {
         // loop's sem_wait(); delivered to a ledger thread it would be lost until the next request. Threads
         // created from here inherit the blocked mask; the loop's own threads are created after it is lifted.
         setExitSignals(blocked: true)
-        let ledger = try Ledger(path: ledgerPath)
+        // 8 MiB of SQLite pages per connection: the daemon's memory stays bounded however long the ledger grows.
+        let ledger = try Ledger(path: ledgerPath, pageCacheMiB: 8)
         defer { ledger.close() }
         let fs = try Filesystem(store: store, ledger: ledger, ledgerMode: options.ledgerMode, log: log)
         fs.loadRevocations()

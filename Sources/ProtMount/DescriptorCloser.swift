@@ -1,0 +1,39 @@
+import Foundation
+import Glibc
+import ProtCrypto
+
+/// Closes the descriptors of forgotten inodes on a thread of its own. The last close of an unlinked file frees
+/// it in the backing filesystem: slow, and from several request threads at once the frees contend on the
+/// backing filesystem's allocation locks (during an `rm -rf` the forget handlers used more CPU than the
+/// removals they followed). One thread keeps request threads free and the frees uncontended.
+final class DescriptorCloser: @unchecked Sendable {
+    private let lock = PthreadMutex()
+    private var pending: [Int32] = []
+    private let wake = DispatchSemaphore(value: 0)
+
+    init() {
+        let t = Thread { [self] in run() }
+        t.name = "protfs-close"
+        t.start()
+    }
+
+    func close(_ fd: Int32) {
+        let first = lock.locked { () -> Bool in pending.append(fd); return pending.count == 1 }
+        if first { wake.signal() }
+    }
+
+    private func run() {
+        while true {
+            wake.wait()
+            while true {
+                let batch = lock.locked { () -> [Int32] in
+                    let b = pending
+                    pending.removeAll(keepingCapacity: true)
+                    return b
+                }
+                if batch.isEmpty { break }
+                for fd in batch { Glibc.close(fd) }
+            }
+        }
+    }
+}
