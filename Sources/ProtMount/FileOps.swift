@@ -98,23 +98,27 @@ extension Filesystem {
         let path = sharePath(node)
         let flags = fi.pointee.flags
         let (needed, canRead, canWrite) = Self.needed(flags: flags)
+        // With the header already known, the decision and its ledger commit overlap the disk read of the file;
+        // the header is authenticated all the same before any content is served.
+        let (early, prefetched) = knownHeader(node)
+        var decided: HeaderFields?
+        if let early {
+            if let e = decideOpen(caller, path, early, needed: needed, canWrite: canWrite) {
+                if let prefetched { close(prefetched) }
+                return reply(req, e)
+            }
+            decided = early
+        }
         let file: OpenFile
-        do { file = try acquire(node) } catch {
+        do { file = try acquire(node, opened: prefetched) } catch {
             if case MountError.errno(_, let e) = error { return reply(req, e) }
             return reply(req, integrityFailure(caller, path: path, label: nil, error))
         }
         let fields = file.container.fields
         let rights = store.rights(of: caller.identity, header: fields)
-        guard rights.isSuperset(of: needed) else {
+        if fields != decided, let e = decideOpen(caller, path, fields, needed: needed, canWrite: canWrite) {
             releaseFile(node)
-            let expired = fields.expiry.map { currentTimeNanos() >= $0 } ?? false
-            record(caller.event(.deny, .denied, path: path, label: fields.labelId,
-                                detail: "\(canWrite ? "open-write" : "open-read") needs \(needed); caller holds \(rights)\(expired ? "; content expired" : "")"))
-            return reply(req, EACCES)
-        }
-        // The row first: nothing, not even the truncation O_TRUNC asks for, happens before it is committed.
-        guard record(caller.event(canWrite ? .openWrite : .openRead, .allowed, path: path, label: fields.labelId)) else {
-            releaseFile(node); return reply(req, EIO)
+            return reply(req, e)
         }
         var truncated = false
         if flags & O_TRUNC != 0 {
@@ -132,9 +136,41 @@ extension Filesystem {
         fuse_reply_open(req, fi)
     }
 
+    /// Checks `needed` against `fields` and commits the open's row (nothing, not even the truncation O_TRUNC
+    /// asks for, happens before it is committed). Nil when allowed; otherwise the errno, the refusal logged.
+    private func decideOpen(_ caller: Caller, _ path: [UInt8], _ fields: HeaderFields, needed: Rights, canWrite: Bool) -> Int32? {
+        let rights = store.rights(of: caller.identity, header: fields)
+        guard rights.isSuperset(of: needed) else {
+            let expired = fields.expiry.map { currentTimeNanos() >= $0 } ?? false
+            record(caller.event(.deny, .denied, path: path, label: fields.labelId,
+                                detail: "\(canWrite ? "open-write" : "open-read") needs \(needed); caller holds \(rights)\(expired ? "; content expired" : "")"))
+            return EACCES
+        }
+        return record(caller.event(canWrite ? .openWrite : .openRead, .allowed, path: path, label: fields.labelId)) ? nil : EIO
+    }
+
+    /// The header of a file without reading it: from its open view, or as authenticated before and unchanged
+    /// since. When no view is open, also a descriptor of the backing file with its header and final block
+    /// already on their way from the disk.
+    private func knownHeader(_ node: Inode) -> (HeaderFields?, Int32?) {
+        guard node.isRegular else { return (nil, nil) }
+        if let viewed = inodes.withLock({ node.open?.container.fields }) { return (viewed, nil) }
+        var st = stat()
+        guard fstatat(node.fd, "", &st, atEmptyPath) == 0, let fields = headers.recall(st) else { return (nil, nil) }
+        let fd = withDescriptor { Glibc.open(node.procPath, O_RDWR) }
+        guard fd >= 0 else { return (fields, nil) }
+        let head = min(st.st_size, 65_536)
+        posix_fadvise(fd, 0, head, POSIX_FADV_WILLNEED)
+        if st.st_size > head { posix_fadvise(fd, st.st_size - Layout.sealedBlockSize, Layout.sealedBlockSize, POSIX_FADV_WILLNEED) }
+        return (fields, fd)
+    }
+
     func read(_ req: fuse_req_t?, _ size: Int, _ off: Int, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         let h = Self.handle(fi.pointee.fh)
         guard h.canRead else { return reply(req, EBADF) }
+        // The kernel asks for its readahead window (128 KiB and more) even from a small file: a buffer that size
+        // per read would be mapped and faulted in each time.
+        let size = min(size, Int(clamping: h.file.container.size > UInt64(off) ? h.file.container.size - UInt64(off) : 0))
         var buf = [UInt8](unsafeUninitializedCapacity: size) { _, n in n = size }
         do {
             let n = try buf.withUnsafeMutableBytes { try h.file.container.read(into: $0, at: UInt64(off)) }

@@ -23,6 +23,7 @@ final class Filesystem: @unchecked Sendable {
     /// Set once the session exists; asked for help when descriptors run out.
     var reclaimer: InodeReclaimer?
     let ledgerMode: LedgerMode
+    let headers = HeaderCache()
 
     init(store: Store, ledger: Ledger, ledgerMode: LedgerMode = .grants, log: Logger) throws {
         self.store = store
@@ -129,6 +130,7 @@ final class Filesystem: @unchecked Sendable {
         guard fd >= 0 else { throw MountError.errno("open", errno) }
         defer { close(fd) }
         let fields = try Container.open(fd: fd, keys: store.keyLookup).fields
+        headers.remember(fields, fd: fd)
         inodes.withLock { node.cachedHeader = fields }
         return fields
     }
@@ -257,19 +259,24 @@ final class Filesystem: @unchecked Sendable {
         return try body(file)
     }
 
-    func acquire(_ node: Inode) throws -> OpenFile {
+    /// The shared view of a regular file, opening it if no handle has it. `opened` is a read-write descriptor of
+    /// the backing file the caller already has (ownership passes here).
+    func acquire(_ node: Inode, opened: Int32? = nil) throws -> OpenFile {
+        var spare = opened
         while true {
             let (shared, epoch) = inodes.withLock { () -> (OpenFile?, UInt64) in
                 if let f = node.open { f.handles += 1; return (f, 0) }
                 return (nil, node.viewEpoch)
             }
-            if let shared { return shared }
+            if let shared { if let spare { close(spare) }; return shared }
             // Opened and authenticated outside the table lock: on a cold cache this waits for the disk, and
             // every other request needs the lock.
-            let fd = withDescriptor { Glibc.open(node.procPath, O_RDWR) }
+            let fd = spare ?? withDescriptor { Glibc.open(node.procPath, O_RDWR) }
+            spare = nil
             guard fd >= 0 else { throw MountError.errno("open", errno) }
             let c: Container
             do { c = try Container.open(fd: fd, keys: store.keyLookup) } catch { close(fd); throw error }
+            headers.remember(c.fields, fd: fd)
             let fresh = OpenFile(fd: fd, container: c)
             let installed = inodes.withLock { () -> OpenFile? in
                 if let f = node.open { f.handles += 1; return f }   // another request opened it meanwhile
@@ -288,7 +295,10 @@ final class Filesystem: @unchecked Sendable {
         inodes.withLock {
             guard let f = node.open else { return }
             f.handles -= 1
-            if f.handles == 0 { node.cachedHeader = f.container.fields; node.open = nil; node.viewEpoch += 1 }
+            if f.handles == 0 {
+                node.cachedHeader = f.container.fields; node.open = nil; node.viewEpoch += 1
+                headers.remember(f.container.fields, fd: f.fd)
+            }
         }
     }
 
