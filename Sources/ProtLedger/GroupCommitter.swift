@@ -24,6 +24,8 @@ final class GroupCommitter: @unchecked Sendable {
         var next: Ticket?
         var next2: Ticket?
         var waits = true
+        /// Whether its caller may commit the batch itself (`lead`) rather than wait for the writer thread.
+        var leads = true
         init(_ e: LedgerEvent) { event = e }
     }
 
@@ -90,9 +92,24 @@ final class GroupCommitter: @unchecked Sendable {
 
     func append(_ e: LedgerEvent) throws -> Int64 { try append(Ticket(e)) }
 
+    /// Queues a waiting row for the writer thread without leading: the caller works while it is committed.
+    func start(_ e: LedgerEvent) throws -> Ticket {
+        let t = Ticket(e)
+        t.leads = false
+        return try submit(t)
+    }
+
+    func finishStarted(_ t: Ticket) throws -> Int64 {
+        t.committed.wait()
+        t.next?.committed.signal()
+        t.next2?.committed.signal()
+        if let err = t.error { throw err }
+        return t.seq
+    }
+
     private func append(_ ticket: Ticket) throws -> Int64 {
         let t = try submit(ticket)
-        if t.waits && !t.isBarrier { lead() }
+        if t.leads { lead() }
         t.committed.wait()
         t.next?.committed.signal()
         t.next2?.committed.signal()
@@ -115,7 +132,8 @@ final class GroupCommitter: @unchecked Sendable {
         if t.event.time == 0 { t.event.time = currentTimeNanos() }   // the time of the event, not of its commit
         queue.append(t)
         if t.waits { waitersQueued += 1 }
-        let leads = t.waits && alone && !t.isBarrier
+        if t.isBarrier || !t.waits || !alone { t.leads = false }
+        let leads = t.leads
         lock.unlock()
         // A waiting caller cuts the write-behind window short (unless it commits the batch itself).
         if (wasEmpty || t.waits) && !leads { work.signal() }

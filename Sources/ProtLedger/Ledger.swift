@@ -116,6 +116,13 @@ public final class Ledger: @unchecked Sendable {
         return try committer.append(event)
     }
 
+    /// Queues one row for the writer thread and returns at once; `wait` on the result returns once it is
+    /// committed. For a caller with work of its own to do meanwhile (the commit and the work overlap).
+    public func appendStarted(_ event: LedgerEvent) throws -> PendingAppend {
+        guard let committer else { throw LedgerError.closed }
+        return PendingAppend(committer: committer, ticket: try committer.start(event))
+    }
+
     static func decode(_ st: Statement) throws -> LedgerEvent {
         let seq = st.int(0) ?? -1
         guard let kindText = st.text(2), let kind = EventKind(rawValue: kindText) else { throw LedgerError.malformedRow(seq, "unknown event") }
@@ -136,6 +143,14 @@ public final class Ledger: @unchecked Sendable {
             return try st.step() ? st.int(0) ?? 0 : 0
         }()) ?? 0
     }
+}
+
+/// A row handed to the writer thread whose commit has not been waited for yet.
+public struct PendingAppend {
+    let committer: GroupCommitter
+    let ticket: GroupCommitter.Ticket
+    /// Returns once the row is committed (its sequence number), or throws what the commit threw.
+    public func wait() throws -> Int64 { try committer.finishStarted(ticket) }
 }
 
 /// The account name of a uid, for ledger rows. Every row names its user and a lookup reads the account

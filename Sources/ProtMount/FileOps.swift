@@ -28,11 +28,28 @@ extension Filesystem {
         guard granted.contains(.edit) else {
             return .failure(Errno(code: deny(caller, .create, path: path, label: label, needed: .edit, had: granted)))
         }
+        let row = caller.event(.create, .allowed, path: path, label: label, detail: "labeled by folder")
+        // A row the create must wait for is committed by the ledger's writer while the container is built here;
+        // the creator gets no handle before it is committed. A create that then fails says so in a second row.
+        var pending: PendingAppend?
+        if ledgerMode.waits(for: row) {
+            do { pending = try ledger.appendStarted(row) } catch {
+                log.error("ledger append failed: \(error)")
+                return .failure(Errno(code: EIO))
+            }
+        }
+        var waited = false
+        func undone(_ e: Int32) -> Result<(fd: Int32, container: Container, path: [UInt8]), Errno> {
+            if let pending, !waited, (try? pending.wait()) != nil {
+                record(caller.event(.unlink, .error, path: path, label: label, detail: "create undone: \(String(cString: strerror(e)))"))
+            }
+            return .failure(Errno(code: e))
+        }
         // The container is written whole into an unnamed file, then linked under its name: a crash never
         // leaves a name without a header. Where O_TMPFILE is not supported, it is created in place.
         let unnamed = withDescriptor { openat(parent.fd, ".", oTmpFile | O_RDWR, mode & 0o7777) }
         let fd = unnamed >= 0 ? unnamed : withDescriptor { openat(parent.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777) }
-        guard fd >= 0 else { return .failure(Errno(code: errno)) }
+        guard fd >= 0 else { return undone(errno) }
         fchown(fd, caller.uid, caller.gid)
         var named = unnamed < 0
         do {
@@ -40,19 +57,17 @@ extension Filesystem {
             let c = try Container.create(fd: fd, fields: fields, kek: try store.labelKey(label, version: fields.labelKeyVersion))
             if !named {
                 guard linkat(AT_FDCWD, "/proc/self/fd/\(fd)", parent.fd, name, AT_SYMLINK_FOLLOW) == 0 else {
-                    let e = errno; close(fd); return .failure(Errno(code: e))   // EEXIST, as O_EXCL would say
+                    let e = errno; close(fd); return undone(e)   // EEXIST, as O_EXCL would say
                 }
                 named = true
             }
-            guard record(caller.event(.create, .allowed, path: path, label: label, detail: "labeled by folder")) else {
-                throw MountError.errno("ledger", EIO)
-            }
+            if let pending { waited = true; _ = try pending.wait() } else if !record(row) { throw MountError.errno("ledger", EIO) }
             return .success((fd, c, path))
         } catch {
             close(fd)
             if named { unlinkat(parent.fd, name, 0) }
             log.error("create \(Self.text(path)): \(error)")
-            return .failure(Errno(code: EIO))
+            return undone(EIO)
         }
     }
 
