@@ -116,24 +116,23 @@ extension Filesystem {
         // With the header already known, the decision and its ledger commit overlap the disk read of the file;
         // the header is authenticated all the same before any content is served.
         let (early, prefetched) = knownHeader(node)
-        var decided: HeaderFields?
+        var rights: Rights = []
         if let early {
-            if let e = decideOpen(caller, path, early, needed: needed, canWrite: canWrite) {
-                if let prefetched { close(prefetched) }
-                return reply(req, e)
+            switch decideOpen(caller, path, early, needed: needed, canWrite: canWrite) {
+            case .success(let r): rights = r
+            case .failure(let e): if let prefetched { close(prefetched) }; return reply(req, e.code)
             }
-            decided = early
         }
         let file: OpenFile
         do { file = try acquire(node, opened: prefetched) } catch {
             if case MountError.errno(_, let e) = error { return reply(req, e) }
             return reply(req, integrityFailure(caller, path: path, label: nil, error))
         }
-        let fields = file.container.fields
-        let rights = store.rights(of: caller.identity, header: fields)
-        if fields != decided, let e = decideOpen(caller, path, fields, needed: needed, canWrite: canWrite) {
-            releaseFile(node)
-            return reply(req, e)
+        if file.container.fields != early {
+            switch decideOpen(caller, path, file.container.fields, needed: needed, canWrite: canWrite) {
+            case .success(let r): rights = r
+            case .failure(let e): releaseFile(node); return reply(req, e.code)
+            }
         }
         var truncated = false
         if flags & O_TRUNC != 0 {
@@ -152,16 +151,18 @@ extension Filesystem {
     }
 
     /// Checks `needed` against `fields` and commits the open's row (nothing, not even the truncation O_TRUNC
-    /// asks for, happens before it is committed). Nil when allowed; otherwise the errno, the refusal logged.
-    private func decideOpen(_ caller: Caller, _ path: [UInt8], _ fields: HeaderFields, needed: Rights, canWrite: Bool) -> Int32? {
+    /// asks for, happens before it is committed). The caller's rights when allowed; otherwise the errno, the
+    /// refusal logged.
+    private func decideOpen(_ caller: Caller, _ path: [UInt8], _ fields: HeaderFields, needed: Rights, canWrite: Bool) -> Result<Rights, Errno> {
         let rights = store.rights(of: caller.identity, header: fields)
         guard rights.isSuperset(of: needed) else {
             let expired = fields.expiry.map { currentTimeNanos() >= $0 } ?? false
             record(caller.event(.deny, .denied, path: path, label: fields.labelId,
                                 detail: "\(canWrite ? "open-write" : "open-read") needs \(needed); caller holds \(rights)\(expired ? "; content expired" : "")"))
-            return EACCES
+            return .failure(Errno(code: EACCES))
         }
-        return record(caller.event(canWrite ? .openWrite : .openRead, .allowed, path: path, label: fields.labelId)) ? nil : EIO
+        let row = caller.event(canWrite ? .openWrite : .openRead, .allowed, path: path, label: fields.labelId)
+        return record(row) ? .success(rights) : .failure(Errno(code: EIO))
     }
 
     /// The header of a file without reading it: from its open view, or as authenticated before and unchanged

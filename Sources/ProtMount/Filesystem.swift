@@ -292,14 +292,15 @@ final class Filesystem: @unchecked Sendable {
     }
 
     func releaseFile(_ node: Inode) {
-        inodes.withLock {
-            guard let f = node.open else { return }
+        let closed = inodes.withLock { () -> OpenFile? in
+            guard let f = node.open else { return nil }
             f.handles -= 1
-            if f.handles == 0 {
-                node.cachedHeader = f.container.fields; node.open = nil; node.viewEpoch += 1
-                headers.remember(f.container.fields, fd: f.fd)
-            }
+            guard f.handles == 0 else { return nil }
+            node.cachedHeader = f.container.fields; node.open = nil; node.viewEpoch += 1
+            return f
         }
+        // Its descriptor stays open while `closed` is held: the stamp is taken outside the table lock.
+        if let closed { headers.remember(closed.container.fields, fd: closed.fd) }
     }
 
     func readlink(_ req: fuse_req_t?, _ ino: UInt64) {
