@@ -99,7 +99,8 @@ final class GroupCommitter: @unchecked Sendable {
         return try submit(t)
     }
 
-    func finishStarted(_ t: Ticket) throws -> Int64 {
+    /// Waits for a submitted ticket's commit, then wakes the callers of its batch it is to wake.
+    func awaitCommit(_ t: Ticket) throws -> Int64 {
         t.committed.wait()
         t.next?.committed.signal()
         t.next2?.committed.signal()
@@ -110,11 +111,7 @@ final class GroupCommitter: @unchecked Sendable {
     private func append(_ ticket: Ticket) throws -> Int64 {
         let t = try submit(ticket)
         if t.leads { lead() }
-        t.committed.wait()
-        t.next?.committed.signal()
-        t.next2?.committed.signal()
-        if let err = t.error { throw err }
-        return t.seq
+        return try awaitCommit(t)
     }
 
     private func submit(_ t: Ticket) throws -> Ticket {

@@ -150,7 +150,7 @@ public struct PendingAppend {
     let committer: GroupCommitter
     let ticket: GroupCommitter.Ticket
     /// Returns once the row is committed (its sequence number), or throws what the commit threw.
-    public func wait() throws -> Int64 { try committer.finishStarted(ticket) }
+    public func wait() throws -> Int64 { try committer.awaitCommit(ticket) }
 }
 
 /// The account name of a uid, for ledger rows. Every row names its user and a lookup reads the account

@@ -41,7 +41,7 @@ extension Filesystem {
         var waited = false
         func undone(_ e: Int32) -> Result<(fd: Int32, container: Container, path: [UInt8]), Errno> {
             if let pending, !waited, (try? pending.wait()) != nil {
-                record(caller.event(.unlink, .error, path: path, label: label, detail: "create undone: \(String(cString: strerror(e)))"))
+                recordCreateUndone(caller, path, label: label, e)
             }
             return .failure(Errno(code: e))
         }
@@ -86,7 +86,7 @@ extension Filesystem {
             let e = pfd >= 0 ? EIO : errno
             if pfd >= 0 { close(pfd) }
             close(made.fd); unlinkat(parent.fd, name, 0)
-            record(caller.event(.unlink, .error, path: made.path, detail: "create undone: \(String(cString: strerror(e)))"))
+            recordCreateUndone(caller, made.path, label: nil, e)
             return reply(req, e)
         }
         let node = inodes.adopt(fd: pfd, st: st, parent: parent.ino, name: name)
@@ -148,6 +148,11 @@ extension Filesystem {
         // its close(2) need not wait for a round trip to this daemon (the release still comes).
         if !canWrite { fi.pointee.noflush = 1 }
         fuse_reply_open(req, fi)
+    }
+
+    /// The row for a create that was logged and then could not finish.
+    private func recordCreateUndone(_ caller: Caller, _ path: [UInt8], label: String?, _ e: Int32) {
+        record(caller.event(.unlink, .error, path: path, label: label, detail: "create undone: \(String(cString: strerror(e)))"))
     }
 
     /// Checks `needed` against `fields` and commits the open's row (nothing, not even the truncation O_TRUNC

@@ -276,7 +276,6 @@ final class Filesystem: @unchecked Sendable {
             guard fd >= 0 else { throw MountError.errno("open", errno) }
             let c: Container
             do { c = try Container.open(fd: fd, keys: store.keyLookup) } catch { close(fd); throw error }
-            headers.remember(c.fields, fd: fd)
             let fresh = OpenFile(fd: fd, container: c)
             let installed = inodes.withLock { () -> OpenFile? in
                 if let f = node.open { f.handles += 1; return f }   // another request opened it meanwhile
@@ -299,7 +298,8 @@ final class Filesystem: @unchecked Sendable {
             node.cachedHeader = f.container.fields; node.open = nil; node.viewEpoch += 1
             return f
         }
-        // Its descriptor stays open while `closed` is held: the stamp is taken outside the table lock.
+        // Remembered when the last handle goes (opens meanwhile use the view), stamped after any writes; its
+        // descriptor stays open while `closed` is held, so the stamp is taken outside the table lock.
         if let closed { headers.remember(closed.container.fields, fd: closed.fd) }
     }
 
