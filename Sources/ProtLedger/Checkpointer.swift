@@ -1,43 +1,61 @@
 import Foundation
+import ProtCrypto
 
-/// Every second, on a connection of its own: moves committed rows from `events_recent` into the indexed
-/// `events` table in chunks (index maintenance in bulk, off the appenders' path), then copies the WAL back
-/// into the database (a PASSIVE checkpoint never blocks appenders). On close it moves everything and
-/// truncates the WAL.
+/// On a connection of its own: moves committed rows from `events_recent` into the indexed `events` table
+/// (index maintenance in bulk, off the appenders' path), and every second copies the WAL back into the
+/// database (a PASSIVE checkpoint never blocks appenders). On close it moves what it can and truncates the WAL.
 ///
-/// While appends stream in (at least `busyRows` in the last second) it does not move: moving a row into
-/// seven indexes costs about as much as appending it, and both need the one write lock, so moving during a
-/// burst would halve the burst. Past `backlogCap` rows the appender moves chunks itself
-/// (`GroupCommitter.keepBacklogBounded`), so a sustained stream runs at what index maintenance allows and
-/// queries never scan more than the cap unindexed; queries read both tables throughout.
+/// Moving a row into seven indexes costs about as much as appending it, needs the one write lock, and after
+/// the kernel has dropped its cache reads index pages from the disk. So rows move only once appends have
+/// paused for `quietPeriod`, and stop again when they resume; each chunk's index pages are read before the
+/// write lock is taken, and the lock is the appenders' own `gate`, so an append that arrives during a move
+/// waits for one short chunk and is then served at once (no SQLite busy-wait sleeps). A backlog past
+/// `softCap` (a share that is never quiet) moves between appends all the same; past `backlogCap` the appender
+/// moves chunks itself (`GroupCommitter.keepBacklogBounded`). Queries read both tables throughout.
 final class Checkpointer: @unchecked Sendable {
     private let db: Database
+    private let gate: PthreadMutex
     private let stopSignal = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let stopLock = NSLock()
     private var stopRequested = false
     private var stopping: Bool { stopLock.lock(); defer { stopLock.unlock() }; return stopRequested }
+    private let span: Statement
+    private let warm: Statement
+    private let move: Statement
+    private let drop: Statement
 
-    static let busyRows: Int64 = 2_000
+    static let quietPeriod: TimeInterval = 2
+    static let softCap: Int64 = 100_000
     static let backlogCap: Int64 = 250_000
-    static let chunk = 4_096
+    static let chunk: Int64 = 1_024
     static let closeBudget: DispatchTimeInterval = .seconds(2)
 
-    /// `committedRows` counts the rows this process has committed so far.
-    init(path: String, pageCacheMiB: Int, committedRows: @escaping @Sendable () -> Int64) throws {
+    /// `committedRows` counts the rows this process has committed so far; `gate` is held by every write
+    /// transaction of this process's appender.
+    init(path: String, pageCacheMiB: Int, gate: PthreadMutex, committedRows: @escaping @Sendable () -> Int64) throws {
         db = try Database(path: path)
+        self.gate = gate
         // The index pages a move touches: with SQLite's default 2 MB cache, a ledger of millions of rows
         // re-reads most of them for every chunk.
         try db.exec("PRAGMA cache_size=-\(pageCacheMiB * 1024)")
+        span = try db.prepare("SELECT min(seq), max(seq) FROM events_recent")
+        // The path index is the one a move updates at random places: its leaves for the chunk's paths are read
+        // here, outside the write lock, so the move itself finds them in memory.
+        warm = try db.prepare("SELECT count(*) FROM events WHERE path IN (SELECT path FROM events_recent WHERE seq <= ?)")
+        move = try db.prepare("INSERT INTO events SELECT * FROM events_recent WHERE seq <= ?")
+        drop = try db.prepare("DELETE FROM events_recent WHERE seq <= ?")
         let t = Thread { [unowned self] in
             var seen = committedRows()
+            var lastActive = Date()
             while self.stopSignal.wait(timeout: .now() + 1) == .timedOut {
                 let now = committedRows()
-                if now - seen < Self.busyRows {
-                    // Until appends pick up again (or the ledger closes).
-                    self.moveRecentRows { !self.stopping && committedRows() - now < Self.busyRows }
+                if now != seen { seen = now; lastActive = Date() }
+                let quiet = Date().timeIntervalSince(lastActive) >= Self.quietPeriod
+                if quiet || self.backlog() > Self.softCap {
+                    // Until appends resume (or, past the soft cap, until it is back under it).
+                    self.moveRecentRows { !self.stopping && (committedRows() == now || self.backlog() > Self.softCap) }
                 }
-                seen = committedRows()
                 try? self.db.exec("PRAGMA wal_checkpoint(PASSIVE)")
             }
             // Closing does not wait for a long backlog: the rows are committed and queryable where they are,
@@ -51,16 +69,37 @@ final class Checkpointer: @unchecked Sendable {
         t.start()
     }
 
-    /// Moves the oldest rows in chunks, so appenders wait at most one chunk's transaction, while rows remain
-    /// and `more()` says so.
+    /// Rows waiting in `events_recent`.
+    private func backlog() -> Int64 {
+        guard let (low, high) = try? recentSpan() else { return 0 }
+        return high - low + 1
+    }
+
+    private func recentSpan() throws -> (Int64, Int64)? {
+        span.reset()
+        defer { span.reset() }
+        guard try span.step(), let low = span.int(0), let high = span.int(1) else { return nil }
+        return (low, high)
+    }
+
+    /// Moves the oldest rows in chunks while rows remain and `more()` says so.
     func moveRecentRows(while more: () -> Bool) {
-        while more(), (try? db.writeTransaction({ () throws -> Bool in
-            let span = try db.prepare("SELECT min(seq) FROM events_recent")
-            guard try span.step(), let low = span.int(0) else { return false }
-            let upTo = low + Int64(Self.chunk) - 1
-            try db.exec("INSERT INTO events SELECT * FROM events_recent WHERE seq <= \(upTo); DELETE FROM events_recent WHERE seq <= \(upTo)")
-            return true
-        })) == true {}
+        while more() {
+            guard let (low, _) = try? recentSpan() else { return }
+            let upTo = low + Self.chunk - 1
+            warm.reset(); warm.bind(1, upTo)
+            _ = try? warm.step()
+            warm.reset()
+            let moved = gate.locked { () -> Bool in
+                do {
+                    try db.writeTransaction { () throws -> Void in
+                        for st in [move, drop] { st.reset(); st.bind(1, upTo); try st.run() }
+                    }
+                    return true
+                } catch { return false }
+            }
+            if !moved { return }
+        }
     }
 
     func stop() {

@@ -34,6 +34,8 @@ final class GroupCommitter: @unchecked Sendable {
     /// How long queued rows may wait for a commit when no caller is waiting for one.
     static let writeBehind: DispatchTimeInterval = .milliseconds(10)
     static let retryDelay: useconds_t = 100_000
+    /// Rows an over-long backlog moves per crossing (see `keepBacklogBounded`).
+    static let inlineChunk: Int64 = 4_096
 
     private let db: Database
     private let lock = NSLock()
@@ -55,8 +57,9 @@ final class GroupCommitter: @unchecked Sendable {
     private let dropMoved: Statement
     private var lastTime: Int64 = 0
     private var committed: Int64 = 0
-    /// Held by whoever writes a batch (the writer thread or a leading caller): one transaction at a time.
-    private let commitTurn = PthreadMutex()
+    /// Held by whoever writes a batch (the writer thread or a leading caller), and by the checkpointer's
+    /// moves: one transaction at a time, and a writer that finds it taken waits without SQLite's busy sleeps.
+    let commitTurn = PthreadMutex()
     /// Whether the last batch served a single waiting caller (read under `lock`): then a waiting caller leads.
     private var alone = true
     /// Rows committed by this writer so far (the checkpointer's measure of load).
@@ -268,8 +271,8 @@ final class GroupCommitter: @unchecked Sendable {
         recentLow.reset()
         defer { recentLow.reset() }
         guard try recentLow.step(), let low = recentLow.int(0),
-              head - low + 1 > Checkpointer.backlogCap + Int64(Checkpointer.chunk) else { return }
-        let upTo = low + Int64(Checkpointer.chunk) - 1
+              head - low + 1 > Checkpointer.backlogCap + Self.inlineChunk else { return }
+        let upTo = low + Self.inlineChunk - 1
         for st in [moveRows, dropMoved] { st.reset(); st.bind(1, upTo); try st.run() }
     }
 

@@ -48,7 +48,7 @@ public final class Ledger: @unchecked Sendable {
             try db.exec("PRAGMA cache_size=-\(pageCacheMiB * 1024)")
             let committer = try GroupCommitter(db: db)
             self.committer = committer
-            checkpointer = try Checkpointer(path: path, pageCacheMiB: pageCacheMiB) { [weak committer] in committer?.committedRows ?? 0 }
+            checkpointer = try Checkpointer(path: path, pageCacheMiB: pageCacheMiB, gate: committer.commitTurn) { [weak committer] in committer?.committedRows ?? 0 }
         }
     }
 

@@ -9,9 +9,10 @@ import Foundation
 /// pass through. Only the `user.` namespace exists on the mount (as in gocryptfs): POSIX ACLs
 /// (`system.posix_acl_*`) would not be enforced by the kernel here, and a default ACL stored on a backing
 /// directory would hand other local users the ciphertext of every new file; `security.` and `trusted.`
-/// values describe the backing file, not the protected content. So those names read as absent (answered
-/// without touching the store: `ls -l` asks for two of them per file, the kernel one per write) and cannot
-/// be set.
+/// values describe the backing file, not the protected content. So those namespaces are not supported:
+/// reading or setting a name in them is EOPNOTSUPP, answered without touching the store. That is also what
+/// `ls -l` needs to hear to stop asking (it remembers an unsupported device; an absent value would cost it two
+/// round trips per file); the kernel takes it as no file capabilities before a write.
 extension Filesystem {
     static func inUserNamespace(_ name: String) -> Bool { name.hasPrefix("user.") }
 
@@ -26,7 +27,7 @@ extension Filesystem {
     }
 
     func getxattr(_ req: fuse_req_t?, _ ino: UInt64, _ name: String, _ size: Int) {
-        guard Self.inUserNamespace(name) else { return reply(req, ENODATA) }
+        guard Self.inUserNamespace(name) else { return reply(req, EOPNOTSUPP) }
         guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
         if name == LedgerFlush.xattr && node === inodes.root {
             do { try ledger.flush() } catch { return reply(req, EIO) }

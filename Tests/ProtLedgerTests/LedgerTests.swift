@@ -75,6 +75,31 @@ func sqlite3(_ db: String, _ sql: String) throws {
         #expect(v.rowsChecked == Int64(16 * perThread))
     }
 
+    /// Rows wait unindexed while appends keep coming (moving them would compete with the appenders for the
+    /// write lock and the disk) and move into the indexed table once appends pause; queries see them throughout.
+    @Test func rowsMoveIntoTheIndexedTableOnceAppendsPause() throws {
+        let t = TempLedger()
+        let ledger = try Ledger(path: t.path)
+        let probe = try Database(path: t.path, readOnly: true)
+        func unindexed() throws -> Int64 {
+            let st = try probe.prepare("SELECT count(*) FROM events_recent")
+            _ = try st.step()
+            return st.int(0) ?? -1
+        }
+        for i in 0..<2000 { try ledger.appendLater(event(i)) }
+        // Busy for three checkpointer ticks: one append every 50 ms.
+        for i in 0..<60 { try ledger.append(event(2000 + i)); usleep(50_000) }
+        #expect(try unindexed() == 2060, "rows were moved while appends streamed in")
+        var waited = 0
+        while try unindexed() > 0 && waited < 100 { usleep(100_000); waited += 1 }
+        #expect(try unindexed() == 0, "rows still unindexed \(waited / 10) s after appends paused")
+        let reader = try Ledger(path: t.path, readOnly: true)
+        #expect(try reader.query(LedgerFilter()).count == 2060)
+        #expect(try reader.verify().isIntact)
+        try ledger.append(event(9999))
+        #expect(reader.rowCount == 2061)
+    }
+
     func ledgerWith(_ n: Int) throws -> TempLedger {
         let t = TempLedger()
         let l = try Ledger(path: t.path)
