@@ -33,9 +33,9 @@ extension Filesystem {
         // the creator gets no handle before it is committed. A create that then fails says so in a second row.
         var pending: PendingAppend?
         if ledgerMode.waits(for: row) {
-            do { pending = try ledger.appendStarted(row) } catch {
-                log.error("ledger append failed: \(error)")
-                return .failure(Errno(code: EIO))
+            switch startRow(row) {
+            case .success(let p): pending = p
+            case .failure(let e): return .failure(e)
             }
         }
         var waited = false
@@ -113,24 +113,36 @@ extension Filesystem {
         let path = sharePath(node)
         let flags = fi.pointee.flags
         let (needed, canRead, canWrite) = Self.needed(flags: flags)
-        // With the header already known, the decision and its ledger commit overlap the disk read of the file;
-        // the header is authenticated all the same before any content is served.
+        // With the header already known, the decision is made at once and its row is committed by the ledger's
+        // writer while this thread reads and authenticates the header (which the disk is already fetching).
+        // Nothing is answered before the row is committed, and a header that differs is decided again.
         let (early, prefetched) = knownHeader(node)
         var rights: Rights = []
+        var pending: PendingAppend?
         if let early {
-            switch decideOpen(caller, path, early, needed: needed, canWrite: canWrite) {
-            case .success(let r): rights = r
+            let started = judgeOpen(caller, path, early, needed: needed, canWrite: canWrite).flatMap { r in
+                rights = r
+                return startRow(caller.event(canWrite ? .openWrite : .openRead, .allowed, path: path, label: early.labelId))
+            }
+            switch started {
+            case .success(let p): pending = p
             case .failure(let e): if let prefetched { close(prefetched) }; return reply(req, e.code)
             }
         }
         let file: OpenFile
         do { file = try acquire(node, opened: prefetched) } catch {
+            _ = finishRow(pending)
             if case MountError.errno(_, let e) = error { return reply(req, e) }
             return reply(req, integrityFailure(caller, path: path, label: nil, error))
         }
+        guard finishRow(pending) else { releaseFile(node); return reply(req, EIO) }
         if file.container.fields != early {
-            switch decideOpen(caller, path, file.container.fields, needed: needed, canWrite: canWrite) {
-            case .success(let r): rights = r
+            switch judgeOpen(caller, path, file.container.fields, needed: needed, canWrite: canWrite) {
+            case .success(let r):
+                rights = r
+                guard record(caller.event(canWrite ? .openWrite : .openRead, .allowed, path: path, label: file.container.fields.labelId)) else {
+                    releaseFile(node); return reply(req, EIO)
+                }
             case .failure(let e): releaseFile(node); return reply(req, e.code)
             }
         }
@@ -155,10 +167,10 @@ extension Filesystem {
         record(caller.event(.unlink, .error, path: path, label: label, detail: "create undone: \(String(cString: strerror(e)))"))
     }
 
-    /// Checks `needed` against `fields` and commits the open's row (nothing, not even the truncation O_TRUNC
-    /// asks for, happens before it is committed). The caller's rights when allowed; otherwise the errno, the
-    /// refusal logged.
-    private func decideOpen(_ caller: Caller, _ path: [UInt8], _ fields: HeaderFields, needed: Rights, canWrite: Bool) -> Result<Rights, Errno> {
+    /// Checks `needed` against `fields`: the caller's rights when allowed; otherwise the errno, the refusal logged.
+    /// The open's own row is the caller's to commit (nothing, not even the truncation O_TRUNC asks for, happens
+    /// before it is committed).
+    private func judgeOpen(_ caller: Caller, _ path: [UInt8], _ fields: HeaderFields, needed: Rights, canWrite: Bool) -> Result<Rights, Errno> {
         let rights = store.rights(of: caller.identity, header: fields)
         guard rights.isSuperset(of: needed) else {
             let expired = fields.expiry.map { currentTimeNanos() >= $0 } ?? false
@@ -166,8 +178,27 @@ extension Filesystem {
                                 detail: "\(canWrite ? "open-write" : "open-read") needs \(needed); caller holds \(rights)\(expired ? "; content expired" : "")"))
             return .failure(Errno(code: EACCES))
         }
-        let row = caller.event(canWrite ? .openWrite : .openRead, .allowed, path: path, label: fields.labelId)
-        return record(row) ? .success(rights) : .failure(Errno(code: EIO))
+        return .success(rights)
+    }
+
+    /// Starts committing a row the operation must wait for (`finishRow` waits); a row that need not be waited
+    /// for is queued at once and nothing is pending. On failure the access must not be granted.
+    func startRow(_ row: LedgerEvent) -> Result<PendingAppend?, Errno> {
+        guard ledgerMode.waits(for: row) else { return record(row) ? .success(nil) : .failure(Errno(code: EIO)) }
+        do { return .success(try ledger.appendStarted(row)) } catch {
+            log.error("ledger append failed: \(error)")
+            return .failure(Errno(code: EIO))
+        }
+    }
+
+    /// Waits for a started row (always, also on a failure path: its batch's other callers are woken through
+    /// it). False when it could not be committed.
+    func finishRow(_ pending: PendingAppend?) -> Bool {
+        guard let pending else { return true }
+        do { _ = try pending.wait(); return true } catch {
+            log.error("ledger append failed: \(error)")
+            return false
+        }
     }
 
     /// The header of a file without reading it: from its open view, or as authenticated before and unchanged
