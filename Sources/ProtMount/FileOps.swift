@@ -109,14 +109,15 @@ extension Filesystem {
 
     func open(_ req: fuse_req_t?, _ ino: UInt64, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
+        // With the header already known, the disk starts fetching the file first; the caller's name and path
+        // are read, the decision made and its row committed by the ledger's writer meanwhile, and this thread
+        // then authenticates the header. Nothing is answered before the row is committed, and a header that
+        // differs is decided again.
+        let (early, prefetched) = knownHeader(node)
         let caller = Caller(req)
         let path = sharePath(node)
         let flags = fi.pointee.flags
         let (needed, canRead, canWrite) = Self.needed(flags: flags)
-        // With the header already known, the decision is made at once and its row is committed by the ledger's
-        // writer while this thread reads and authenticates the header (which the disk is already fetching).
-        // Nothing is answered before the row is committed, and a header that differs is decided again.
-        let (early, prefetched) = knownHeader(node)
         var rights: Rights = []
         var pending: PendingAppend?
         if let early {
