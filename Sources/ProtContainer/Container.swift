@@ -20,8 +20,9 @@ public final class Container: @unchecked Sendable {
     private let macKey: SecureBytes
     let lock = RWLock()
 
-    /// Largest run of blocks written with one pwrite: 1 MiB of plaintext, a FUSE write's maximum.
-    static let batchBlocks = 256
+    /// Blocks sealed and written as one pwrite: 128 KiB of plaintext, so a 1 MiB FUSE write is eight batches,
+    /// each sealed while the one before it is copied into the backing file.
+    static let batchBlocks = 32
 
     init(fd: Int32, fields: HeaderFields, size: UInt64, generation: UInt64, activeSlot: Int, headerMAC: [UInt8],
                  fileKey: SecureBytes) throws {

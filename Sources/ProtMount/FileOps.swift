@@ -1,4 +1,5 @@
 import CFuse3
+import Dispatch
 import Glibc
 import ProtContainer
 import ProtCrypto
@@ -237,14 +238,28 @@ extension Filesystem {
     func write(_ req: fuse_req_t?, _ buf: UnsafeRawBufferPointer, _ off: Int, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         let h = Self.handle(fi.pointee.fh)
         guard h.canWrite else { return reply(req, EBADF) }
+        // A large write is scanned by the detectors on another thread while the container seals and writes it.
+        var scanned: DispatchSemaphore?
+        if buf.count >= Self.backgroundScanBytes && h.isScanning {
+            let done = DispatchSemaphore(value: 0)
+            // The request's buffer outlives the scan: this request waits for it before replying.
+            nonisolated(unsafe) let data = buf
+            DispatchQueue.global(qos: .userInitiated).async { h.scan(data, at: UInt64(off)); done.signal() }
+            scanned = done
+        }
         do {
             try h.file.container.write(buf, at: UInt64(off))
-            h.didWrite(buf, at: UInt64(off))
+            if let scanned { scanned.wait() } else { h.scan(buf, at: UInt64(off)) }
+            h.didWrite(buf.count)
             fuse_reply_write(req, buf.count)
         } catch {
+            scanned?.wait()
+            h.abandonScan()
             reply(req, errnoFor(error))
         }
     }
+
+    static let backgroundScanBytes = 128 * 1024
 
     func fsync(_ req: fuse_req_t?, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         let h = Self.handle(fi.pointee.fh)

@@ -40,13 +40,20 @@ final class Handle: @unchecked Sendable {
 
     func didRead(_ n: Int) { lock.locked { bytesRead += Int64(n) } }
 
-    func didWrite(_ data: UnsafeRawBufferPointer, at offset: UInt64) {
+    /// Feeds what was written at `offset` to the detectors, if it continues the sequential pass.
+    func scan(_ data: UnsafeRawBufferPointer, at offset: UInt64) {
         lock.locked {
-            bytesWritten += Int64(data.count)
             guard let s = scanner else { return }
             if offset == scanEnd { s.feed(data); scanEnd += UInt64(data.count) } else { scanner = nil }
         }
     }
+
+    var isScanning: Bool { lock.locked { scanner != nil } }
+
+    /// After a failed write (which may have been scanned already): the file is scanned whole at release.
+    func abandonScan() { lock.locked { scanner = nil } }
+
+    func didWrite(_ n: Int) { lock.locked { bytesWritten += Int64(n) } }
 
     /// Detector counts for what this handle wrote, if the stream covered the whole file.
     func streamedCounts(fileSize: UInt64) -> [String: Int]? {

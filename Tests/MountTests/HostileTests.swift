@@ -55,7 +55,8 @@ struct HostileTests {
         var r = MountEnv.sh("'\(MountEnv.binary)' mount '\(small)/store' '\(m.mnt)' --passphrase-file '\(m.pw)' --ledger '\(m.dir)/ledger.db'")
         #expect(r.status == 0, "\(r.err)")
         MountEnv.sh("head -c 100000 /dev/urandom > '\(m.dir)/keep.bin' && cp '\(m.dir)/keep.bin' '\(m.path("general/keep.bin"))'")
-        r = MountEnv.sh("dd if=/dev/urandom of='\(m.path("general/big.bin"))' bs=64k count=200 conv=fsync")
+        // 1 MiB writes: the wall is hit by a batch written while the next one is being sealed.
+        r = MountEnv.sh("dd if=/dev/urandom of='\(m.path("general/big.bin"))' bs=1M count=13 conv=fsync")
         #expect(r.status != 0 && r.err.contains("No space left on device"), "\(r.err)")
         #expect(MountEnv.sh("cmp '\(m.dir)/keep.bin' '\(m.path("general/keep.bin"))'").status == 0)
         // The file that hit the wall reads back to its last complete byte, without EIO.

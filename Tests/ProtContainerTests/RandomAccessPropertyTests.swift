@@ -29,7 +29,9 @@ import Glibc
             let kind = Int.random(in: 0..<100, using: &rng)
             if kind < 45 {
                 let off = pickOffset()
-                let len = min(maxSize - off, [1, 7, B - 1, B, B + 1, 3 * B + 5, Int.random(in: 1...70_000, using: &rng)].randomElement(using: &rng)!)
+                // Now and then longer than a sealing batch (several batches, each written while the next is sealed).
+                let long = Int.random(in: 0..<20, using: &rng) == 0 ? Int.random(in: 130_000...700_000, using: &rng) : 70_000
+                let len = min(maxSize - off, [1, 7, B - 1, B, B + 1, 3 * B + 5, Int.random(in: 1...long, using: &rng)].randomElement(using: &rng)!)
                 guard len > 0 else { continue }
                 let data = (0..<len).map { _ in UInt8.random(in: 0...255, using: &rng) }
                 try c.write(data, at: UInt64(off))
