@@ -216,8 +216,11 @@ final class Filesystem: @unchecked Sendable {
                 }
             }
         }
+        // Through the handle's descriptor when there is one (tar's fchmod, futimens): no /proc path to resolve.
+        let fd = handle?.file.fd
         if toSet & FUSE_SET_ATTR_MODE != 0 {
-            guard chmod(node.procPath, attr.st_mode & 0o7777) == 0 else { return reply(req, errno) }
+            let done = fd.map { fchmod($0, attr.st_mode & 0o7777) } ?? chmod(node.procPath, attr.st_mode & 0o7777)
+            guard done == 0 else { return reply(req, errno) }
         }
         if toSet & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID) != 0 {
             let uid = toSet & FUSE_SET_ATTR_UID != 0 ? attr.st_uid : uid_t.max
@@ -245,7 +248,9 @@ final class Filesystem: @unchecked Sendable {
             if toSet & FUSE_SET_ATTR_ATIME_NOW != 0 { ts[0].tv_nsec = utimeNow } else if toSet & FUSE_SET_ATTR_ATIME != 0 { ts[0] = attr.st_atim }
             if toSet & FUSE_SET_ATTR_MTIME_NOW != 0 { ts[1].tv_nsec = utimeNow } else if toSet & FUSE_SET_ATTR_MTIME != 0 { ts[1] = attr.st_mtim }
             // Through /proc/self/fd so an oPath descriptor works; symlinks themselves keep their times.
-            if (attributes(node)?.st_mode ?? 0) & S_IFMT != S_IFLNK {
+            if let fd {
+                guard futimens(fd, ts) == 0 else { return reply(req, errno) }
+            } else if (attributes(node)?.st_mode ?? 0) & S_IFMT != S_IFLNK {
                 guard utimensat(AT_FDCWD, node.procPath, ts, 0) == 0 else { return reply(req, errno) }
             }
         }

@@ -64,6 +64,12 @@ rec("mmap-after", open(p("map"), "rb").read()[4088:4108], digest(p("map")))
 os.utime(p("w1"), (1_600_000_000, 1_650_000_000))
 st = os.stat(p("w1")); rec("times", int(st.st_atime), int(st.st_mtime))
 os.chmod(p("w1"), 0o640); rec("mode", oct(stat.S_IMODE(os.stat(p("w1")).st_mode)))
+# The same through an open descriptor, as tar does after writing a file (fchmod, futimens).
+with open(p("fdattr"), "wb") as f:
+    f.write(b"x" * 5000)
+    os.fchmod(f.fileno(), 0o604)
+    os.utime(f.fileno(), (1_500_000_000, 1_550_000_000))
+st = os.stat(p("fdattr")); rec("fd-attrs", oct(stat.S_IMODE(st.st_mode)), int(st.st_atime), int(st.st_mtime), st.st_size)
 os.link(p("w4096"), p("hard")); rec("link", os.stat(p("hard")).st_nlink, digest(p("hard")))
 os.symlink("w4096", p("sym")); rec("symlink", os.readlink(p("sym")), digest(p("sym")))
 os.mkfifo(p("fifo")); rec("fifo", stat.S_ISFIFO(os.stat(p("fifo")).st_mode))
