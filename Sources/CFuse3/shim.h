@@ -33,4 +33,10 @@ extern int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char
 static inline int protfs_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags) {
     return renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
 }
+
+// Declared only under _GNU_SOURCE (see above).
+extern int sync_file_range(int fd, long offset, long nbytes, unsigned int flags);
+static inline int protfs_start_writeback(int fd, long offset, long nbytes) {
+    return sync_file_range(fd, offset, nbytes, 2 /* SYNC_FILE_RANGE_WRITE */);
+}
 #endif

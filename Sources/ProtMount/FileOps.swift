@@ -252,6 +252,7 @@ extension Filesystem {
             if let scanned { scanned.wait() } else { h.scan(buf, at: UInt64(off)) }
             h.didWrite(buf.count)
             fuse_reply_write(req, buf.count)
+            if let run = h.sequentialRunToWriteBack(offset: UInt64(off), count: buf.count) { startWriteback(h.file, run) }
         } catch {
             scanned?.wait()
             h.abandonScan()
@@ -260,6 +261,15 @@ extension Filesystem {
     }
 
     static let backgroundScanBytes = 128 * 1024
+
+    /// Starts the disk writing a long sequential stream's last few MiB while the writer goes on, instead of
+    /// all of it at the fsync or close that follows (the kernel's own threshold is a tenth of memory). The
+    /// descriptor stays open until the call returns: the work item holds the file's view.
+    func startWriteback(_ file: OpenFile, _ run: Range<UInt64>) {
+        let from = Int(Layout.ciphertextSize(plaintextSize: run.lowerBound))
+        let to = Int(Layout.ciphertextSize(plaintextSize: run.upperBound))
+        writeback.async { _ = protfs_start_writeback(file.fd, from, to - from) }
+    }
 
     func fsync(_ req: fuse_req_t?, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         let h = Self.handle(fi.pointee.fh)

@@ -24,6 +24,8 @@ final class Filesystem: @unchecked Sendable {
     var reclaimer: InodeReclaimer?
     let ledgerMode: LedgerMode
     let headers = HeaderCache()
+    /// Early writeback of long sequential writes, one request at a time (see `startWriteback`).
+    let writeback = DispatchQueue(label: "protfs-writeback", qos: .utility)
 
     init(store: Store, ledger: Ledger, ledgerMode: LedgerMode = .grants, log: Logger) throws {
         self.store = store

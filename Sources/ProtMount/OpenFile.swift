@@ -55,6 +55,24 @@ final class Handle: @unchecked Sendable {
 
     func didWrite(_ n: Int) { lock.locked { bytesWritten += Int64(n) } }
 
+    /// Past `writebackAfter` bytes written in order, each further `writebackChunk` is returned once (as a
+    /// plaintext range) for the disk to start writing; a write out of order starts a new run.
+    static let writebackAfter: UInt64 = 4 << 20
+    static let writebackChunk: UInt64 = 1 << 20
+    private var runStart: UInt64 = 0
+    private var runEnd: UInt64 = 0
+    private var writtenBack: UInt64 = 0
+
+    func sequentialRunToWriteBack(offset: UInt64, count: Int) -> Range<UInt64>? {
+        lock.locked {
+            if offset != runEnd { runStart = offset; writtenBack = offset }
+            runEnd = offset + UInt64(count)
+            guard runEnd - runStart >= Self.writebackAfter, runEnd - writtenBack >= Self.writebackChunk else { return nil }
+            defer { writtenBack = runEnd }
+            return writtenBack..<runEnd
+        }
+    }
+
     /// Detector counts for what this handle wrote, if the stream covered the whole file.
     func streamedCounts(fileSize: UInt64) -> [String: Int]? {
         lock.locked {

@@ -160,6 +160,8 @@ struct AccessTests {
         _ = FileManager.default.createFile(atPath: m.dir + "/big.bin", contents: Data(big))
         MountEnv.sh("cp '\(m.dir)/big.bin' '\(m.path("general/big.bin"))' && chmod 644 '\(m.path("general/big.bin"))'")
         MountEnv.sh("echo small > '\(m.path("finance/s.txt"))'", as: "pfalice")
+        // Long enough for the disk to be started on it while it is being written (early writeback).
+        MountEnv.sh("head -c 24000000 /dev/urandom > '\(m.dir)/long.bin' && dd if='\(m.dir)/long.bin' of='\(m.path("general/long.bin"))' bs=1M")
         // An open file keeps the mount busy: a clear refusal, nothing lost.
         let holder = MountEnv.spawn("exec 3<'\(m.path("general/big.bin"))'; exec sleep 30")
         usleep(300_000)
@@ -171,6 +173,7 @@ struct AccessTests {
         try m.mount()
         #expect(FileManager.default.contents(atPath: m.path("general/big.bin")) == Data(big))
         #expect(MountEnv.sh("cat '\(m.path("finance/s.txt"))'", as: "pfalice").out == "small\n")
+        #expect(MountEnv.sh("cmp '\(m.dir)/long.bin' '\(m.path("general/long.bin"))'").status == 0)
         let events = m.ledger().compactMap { $0["event"] as? String }
         #expect(events.filter { $0 == "mount" }.count == 2 && events.contains("unmount"))
         #expect(MountEnv.sh("'\(MountEnv.binary)' audit verify '\(m.store)'").status == 0)
