@@ -26,7 +26,7 @@ final class Checkpointer: @unchecked Sendable {
     private let drop: Statement
 
     static let quietPeriod: TimeInterval = 2
-    static let softCap: Int64 = 100_000
+    static let softCap: Int64 = 200_000
     static let backlogCap: Int64 = 250_000
     static let chunk: Int64 = 1_024
     static let closeBudget: DispatchTimeInterval = .seconds(2)
