@@ -52,6 +52,7 @@ extension Filesystem {
         let fd = unnamed >= 0 ? unnamed : withDescriptor { openat(parent.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777) }
         guard fd >= 0 else { return undone(errno) }
         fchown(fd, caller.uid, caller.gid)
+        fchmod(fd, mode & 0o7777)   // the caller's umask is applied already, the daemon's must not be (see mkdir)
         var named = unnamed < 0
         do {
             let fields = try store.newHeaderFields(label: label, owner: caller.uid, method: .folder)

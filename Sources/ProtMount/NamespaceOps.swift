@@ -11,6 +11,12 @@ extension Filesystem {
         fchownat(parent.fd, name, caller.uid, caller.gid, AT_SYMLINK_NOFOLLOW)
     }
 
+    /// The kernel has already applied the caller's umask to `mode`; the daemon's own umask must not apply
+    /// again. Set after the chown, which would clear set-id bits.
+    func setRequestedMode(_ parent: Inode, _ name: String, _ mode: mode_t) {
+        fchmodat(parent.fd, name, mode & 0o7777, 0)
+    }
+
     func replyNew(_ req: fuse_req_t?, _ parent: Inode, _ name: String) {
         switch entry(parent, name) {
         case .success(let (node, st)): replyEntry(req, node, st)
@@ -31,6 +37,7 @@ extension Filesystem {
         }
         guard mknodat(parent.fd, name, mode, rdev) == 0 else { return reply(req, errno) }
         chownToCaller(parent, name, caller)
+        setRequestedMode(parent, name, mode)
         record(caller.event(.create, .allowed, path: childPath(parent, name), detail: "special file, mode \(String(mode, radix: 8))"))
         replyNew(req, parent, name)
     }
@@ -41,6 +48,7 @@ extension Filesystem {
         let caller = Caller(req)
         guard mkdirat(parent.fd, name, mode) == 0 else { return reply(req, errno) }
         chownToCaller(parent, name, caller)
+        setRequestedMode(parent, name, mode)
         record(caller.event(.mkdir, .allowed, path: childPath(parent, name), label: store.policy.folderLabel(for: Self.text(childPath(parent, name))).label))
         replyNew(req, parent, name)
     }

@@ -64,6 +64,15 @@ rec("mmap-after", open(p("map"), "rb").read()[4088:4108], digest(p("map")))
 os.utime(p("w1"), (1_600_000_000, 1_650_000_000))
 st = os.stat(p("w1")); rec("times", int(st.st_atime), int(st.st_mtime))
 os.chmod(p("w1"), 0o640); rec("mode", oct(stat.S_IMODE(os.stat(p("w1")).st_mode)))
+# The creator's umask decides new modes (the daemon's own umask must not apply on top of it).
+for mask in (0o002, 0o000, 0o027):
+    old = os.umask(mask)
+    os.close(os.open(p(f"um{mask:o}"), os.O_CREAT | os.O_WRONLY, 0o666))
+    os.mkdir(p(f"umd{mask:o}"), 0o777)
+    os.mkfifo(p(f"umf{mask:o}"), 0o666)
+    os.umask(old)
+    rec("umask", oct(mask), *[oct(stat.S_IMODE(os.stat(p(f"{k}{mask:o}")).st_mode)) for k in ("um", "umd", "umf")])
+    os.rmdir(p(f"umd{mask:o}"))
 # The same through an open descriptor, as tar does after writing a file (fchmod, futimens).
 with open(p("fdattr"), "wb") as f:
     f.write(b"x" * 5000)
