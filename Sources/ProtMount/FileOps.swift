@@ -48,7 +48,7 @@ extension Filesystem {
         }
         // The container is written whole into an unnamed file, then linked under its name: a crash never
         // leaves a name without a header. Where O_TMPFILE is not supported, it is created in place.
-        let unnamed = withDescriptor { openat(parent.fd, ".", oTmpFile | O_RDWR, mode & 0o7777) }
+        let unnamed = unnamedFiles.take(for: parent) ?? withDescriptor { openat(parent.fd, ".", oTmpFile | O_RDWR, mode & 0o7777) }
         let fd = unnamed >= 0 ? unnamed : withDescriptor { openat(parent.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777) }
         guard fd >= 0 else { return undone(errno) }
         fchown(fd, caller.uid, caller.gid)

@@ -24,6 +24,7 @@ final class Filesystem: @unchecked Sendable {
     var reclaimer: InodeReclaimer?
     let ledgerMode: LedgerMode
     let headers = HeaderCache()
+    let unnamedFiles = UnnamedFilePool()
     /// Early writeback of long sequential writes, one request at a time (see `startWriteback`).
     let writeback = DispatchQueue(label: "protfs-writeback", qos: .utility)
 
