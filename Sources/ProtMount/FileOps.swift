@@ -125,7 +125,7 @@ extension Filesystem {
         if let early {
             let started = judgeOpen(caller, path, early, needed: needed, canWrite: canWrite).flatMap { r in
                 rights = r
-                return startRow(caller.event(canWrite ? .openWrite : .openRead, .allowed, path: path, label: early.labelId))
+                return startRow(Self.openRow(caller, path, early, canWrite: canWrite))
             }
             switch started {
             case .success(let p): pending = p
@@ -143,7 +143,7 @@ extension Filesystem {
             switch judgeOpen(caller, path, file.container.fields, needed: needed, canWrite: canWrite) {
             case .success(let r):
                 rights = r
-                guard record(caller.event(canWrite ? .openWrite : .openRead, .allowed, path: path, label: file.container.fields.labelId)) else {
+                guard record(Self.openRow(caller, path, file.container.fields, canWrite: canWrite)) else {
                     releaseFile(node); return reply(req, EIO)
                 }
             case .failure(let e): releaseFile(node); return reply(req, e.code)
@@ -182,6 +182,11 @@ extension Filesystem {
             return .failure(Errno(code: EACCES))
         }
         return .success(rights)
+    }
+
+    /// The row of an allowed open.
+    private static func openRow(_ caller: Caller, _ path: [UInt8], _ fields: HeaderFields, canWrite: Bool) -> LedgerEvent {
+        caller.event(canWrite ? .openWrite : .openRead, .allowed, path: path, label: fields.labelId)
     }
 
     /// Starts committing a row the operation must wait for (`finishRow` waits); a row that need not be waited
