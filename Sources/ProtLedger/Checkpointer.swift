@@ -43,8 +43,8 @@ final class Checkpointer: @unchecked Sendable {
         // The path index is the one a move updates at random places: its leaves for the chunk's paths are read
         // here, outside the write lock, so the move itself finds them in memory.
         warm = try db.prepare("SELECT count(*) FROM events WHERE path IN (SELECT path FROM events_recent WHERE seq <= ?)")
-        move = try db.prepare("INSERT INTO events SELECT * FROM events_recent WHERE seq <= ?")
-        drop = try db.prepare("DELETE FROM events_recent WHERE seq <= ?")
+        move = try db.prepare(Ledger.moveRecentSQL)
+        drop = try db.prepare(Ledger.dropMovedSQL)
         let t = Thread { [unowned self] in
             var seen = committedRows()
             var lastActive = Date()

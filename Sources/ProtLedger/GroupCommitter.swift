@@ -72,8 +72,8 @@ final class GroupCommitter: @unchecked Sendable {
         begin = try db.prepare("BEGIN IMMEDIATE")
         commitStatement = try db.prepare("COMMIT")
         recentLow = try db.prepare("SELECT min(seq) FROM events_recent")
-        moveRows = try db.prepare("INSERT INTO events SELECT * FROM events_recent WHERE seq <= ?")
-        dropMoved = try db.prepare("DELETE FROM events_recent WHERE seq <= ?")
+        moveRows = try db.prepare(Ledger.moveRecentSQL)
+        dropMoved = try db.prepare(Ledger.dropMovedSQL)
         let t = Thread { [unowned self] in self.run() }
         t.name = "protfs-ledger"
         t.start()
@@ -353,6 +353,9 @@ extension Ledger {
 
     static let insertSQL = "INSERT INTO events_recent(\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     static let setMetaSQL = "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)"
+    /// Moving rows up to a seq into the indexed table (the checkpointer, or an appender past the backlog cap).
+    static let moveRecentSQL = "INSERT INTO events SELECT * FROM events_recent WHERE seq <= ?"
+    static let dropMovedSQL = "DELETE FROM events_recent WHERE seq <= ?"
 }
 
 func currentTimeNanos() -> Int64 {
