@@ -162,6 +162,7 @@ final class Filesystem: @unchecked Sendable {
     func withDescriptor(_ open: () -> Int32) -> Int32 {
         var fd = open()
         for _ in 0..<5 where fd < 0 && errno == EMFILE {
+            unnamedFiles.giveBack()
             reclaimer?.relieve()
             fd = open()
         }
@@ -250,7 +251,7 @@ final class Filesystem: @unchecked Sendable {
             var ts = [timespec(tv_sec: 0, tv_nsec: utimeOmit), timespec(tv_sec: 0, tv_nsec: utimeOmit)]
             if toSet & FUSE_SET_ATTR_ATIME_NOW != 0 { ts[0].tv_nsec = utimeNow } else if toSet & FUSE_SET_ATTR_ATIME != 0 { ts[0] = attr.st_atim }
             if toSet & FUSE_SET_ATTR_MTIME_NOW != 0 { ts[1].tv_nsec = utimeNow } else if toSet & FUSE_SET_ATTR_MTIME != 0 { ts[1] = attr.st_mtim }
-            // Through /proc/self/fd so an oPath descriptor works; symlinks themselves keep their times.
+            // Without a handle, through /proc/self/fd so an oPath descriptor works; symlinks keep their times.
             if let fd {
                 guard futimens(fd, ts) == 0 else { return reply(req, errno) }
             } else if (attributes(node)?.st_mode ?? 0) & S_IFMT != S_IFLNK {

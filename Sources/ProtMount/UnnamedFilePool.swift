@@ -16,7 +16,12 @@ final class UnnamedFilePool: @unchecked Sendable {
     private var near: (fd: Int32, dev: UInt64, ino: UInt64)?
     private var refilling = false
     private let wake = DispatchSemaphore(value: 0)
-    private var started = false
+
+    init() {
+        let t = Thread { [self] in run() }
+        t.name = "protfs-prealloc"
+        t.start()
+    }
 
     /// An empty unnamed file on `folder`'s device, or nil (the caller makes its own). Files made from now on
     /// are made in `folder`.
@@ -28,23 +33,28 @@ final class UnnamedFilePool: @unchecked Sendable {
                 near = d >= 0 ? (d, folder.dev, folder.backingIno) : nil
             }
             let fd = ready.lastIndex { $0.dev == folder.dev }.map { ready.remove(at: $0).fd }
-            let kick = !refilling && ready.count < Self.capacity / 2
+            let kick = !refilling && ready.count < Self.capacity / 2 && Date() >= scarceUntil
             if kick { refilling = true }
             return (fd, kick)
         }
-        if kick { startIfNeeded(); wake.signal() }
+        if kick { wake.signal() }
         return fd
     }
 
     /// Folder descriptors replaced while the refiller may be using one: it closes them between files.
     private var retired: [Int32] = []
 
-    private func startIfNeeded() {
-        let first = lock.locked { () -> Bool in defer { started = true }; return !started }
-        guard first else { return }
-        let t = Thread { [self] in run() }
-        t.name = "protfs-prealloc"
-        t.start()
+    /// When the daemon runs out of descriptors: the ready files are closed, and none are made for a while.
+    static let scarcePause: TimeInterval = 10
+    private var scarceUntil = Date.distantPast
+
+    func giveBack() {
+        let fds = lock.locked { () -> [Int32] in
+            scarceUntil = Date() + Self.scarcePause
+            defer { ready.removeAll() }
+            return ready.map(\.fd)
+        }
+        for fd in fds { close(fd) }
     }
 
     private func run() {
