@@ -67,11 +67,11 @@ struct ServeCommand: ParsableCommand {
             var c = settled
             if derivedURL && port == 0 {
                 c.url = "\(scheme)://\(host):\(bound)"
-                try? c.save(s)
+                Self.warnOnFailure("saving the service URL") { try c.save(s) }
             }
-            try? ledger.append(Actor.event(.service, detail: "key service listening on \(c.url) (key \(c.publicKey.prefix(16)))"))
+            Self.warnOnFailure("ledger") { _ = try ledger.append(Actor.event(.service, detail: "key service listening on \(c.url) (key \(c.publicKey.prefix(16)))")) }
             Out.warn("key service for \(root) listening on \(c.url)")
-            if let ready { try? AtomicFile.write(Array((c.url + "\n").utf8), to: ready, mode: 0o644) }
+            if let ready { Self.warnOnFailure("writing \(ready)") { try AtomicFile.write(Array((c.url + "\n").utf8), to: ready, mode: 0o644) } }
         }
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var failure: Error?
@@ -80,8 +80,13 @@ struct ServeCommand: ParsableCommand {
             done.signal()
         }
         done.wait()
-        try? ledger.append(Actor.event(.service, detail: "key service stopped"))
+        Self.warnOnFailure("ledger") { _ = try ledger.append(Actor.event(.service, detail: "key service stopped")) }
         if let failure { throw CommandFailure("key service: \(failure)") }
+    }
+
+    /// The service keeps running when a side record cannot be written, but says so.
+    static func warnOnFailure(_ what: String, _ body: () throws -> Void) {
+        do { try body() } catch { Out.warn("\(what): \(error)") }
     }
 
     static func onPath(_ name: String) -> Bool {
