@@ -22,18 +22,28 @@ final class DescriptorCloser: @unchecked Sendable {
         if first { wake.signal() }
     }
 
+    /// Closes what is waiting on the calling thread: for a request that ran out of descriptors, which must not
+    /// wait for this thread to be scheduled.
+    func drain() {
+        while true {
+            let batch = take()
+            if batch.isEmpty { return }
+            for fd in batch { Glibc.close(fd) }
+        }
+    }
+
+    private func take() -> [Int32] {
+        lock.locked { () -> [Int32] in
+            let b = pending
+            pending.removeAll(keepingCapacity: true)
+            return b
+        }
+    }
+
     private func run() {
         while true {
             wake.wait()
-            while true {
-                let batch = lock.locked { () -> [Int32] in
-                    let b = pending
-                    pending.removeAll(keepingCapacity: true)
-                    return b
-                }
-                if batch.isEmpty { break }
-                for fd in batch { Glibc.close(fd) }
-            }
+            drain()
         }
     }
 }

@@ -35,7 +35,10 @@ extension Filesystem {
             var n = 0
             if plus {
                 var e = fuse_entry_param()
-                if name == "." || name == ".." {
+                // Past the pressure mark, names are listed without attributes: each entry here would take a
+                // descriptor while the kernel holds this folder's lock, which the reclaimer needs to drop cold
+                // entries of the same folder; the kernel looks each name up later, one request at a time.
+                if name == "." || name == ".." || inodes.crowded {
                     e.attr.st_ino = UInt(ent.pointee.d_ino)
                     e.attr.st_mode = mode_t(ent.pointee.d_type) << 12
                     n = buf.withUnsafeMutableBufferPointer { fuse_add_direntry_plus(req, $0.baseAddress! + used, size - used, name, &e, off_t(next)) }

@@ -159,14 +159,21 @@ final class Filesystem: @unchecked Sendable {
     struct Errno: Error { let code: Int32 }
 
     /// Runs an open; when the daemon is out of descriptors, has cold inodes reclaimed and tries again.
+    /// (Not for long: the request may hold the kernel's lock on the very folder whose entries the reclaimer
+    /// needs to drop, so waiting longer would only delay the EMFILE.)
     func withDescriptor(_ open: () -> Int32) -> Int32 {
         var fd = open()
-        for _ in 0..<5 where fd < 0 && errno == EMFILE {
-            unnamedFiles.giveBack()
-            reclaimer?.relieve()
+        guard fd < 0 && errno == EMFILE else { return fd }
+        unnamedFiles.giveBack()
+        for _ in 0..<5 {
+            // Forgotten inodes whose descriptors wait for the closer thread are closed here and now.
+            inodes.closeForgotten()
             fd = open()
+            if fd >= 0 || errno != EMFILE { return fd }
+            reclaimer?.relieve()
         }
-        return fd
+        inodes.closeForgotten()
+        return open()
     }
 
     /// Opens a child with oPath and registers it (one lookup counted).

@@ -77,6 +77,8 @@ final class InodeTable: @unchecked Sendable {
     }
 
     var count: Int { lock.locked { byIno.count } }
+    /// Past the pressure mark: new entries should wait for a lookup of their own (see `readdir`).
+    var crowded: Bool { lock.locked { byIno.count > pressureMark } }
 
     /// Finds or adds the inode for a backing file just opened with oPath as `name` in `parent`, counting one
     /// lookup. Takes ownership of `fd` (closes it when the inode already exists).
@@ -123,6 +125,9 @@ final class InodeTable: @unchecked Sendable {
         // backing filesystem (see DescriptorCloser).
         if let unused { closer.close(unused) }
     }
+
+    /// Closes the descriptors of forgotten inodes now, on the calling thread (see `DescriptorCloser.drain`).
+    func closeForgotten() { closer.drain() }
 
     /// Runs `body` under the table lock (for the per-inode shared open state).
     func withLock<R>(_ body: () throws -> R) rethrows -> R { try lock.locked(body) }
