@@ -20,10 +20,8 @@ final class Checkpointer: @unchecked Sendable {
     private let stopLock = NSLock()
     private var stopRequested = false
     private var stopping: Bool { stopLock.lock(); defer { stopLock.unlock() }; return stopRequested }
-    private let span: Statement
+    private let recent: RecentRows
     private let warm: Statement
-    private let move: Statement
-    private let drop: Statement
 
     static let quietPeriod: TimeInterval = 2
     static let softCap: Int64 = 200_000
@@ -39,12 +37,10 @@ final class Checkpointer: @unchecked Sendable {
         // The index pages a move touches: with SQLite's default 2 MB cache, a ledger of millions of rows
         // re-reads most of them for every chunk.
         try db.exec("PRAGMA cache_size=-\(pageCacheMiB * 1024)")
-        span = try db.prepare("SELECT min(seq), max(seq) FROM events_recent")
+        recent = try RecentRows(db: db)
         // The path index is the one a move updates at random places: its leaves for the chunk's paths are read
         // here, outside the write lock, so the move itself finds them in memory.
         warm = try db.prepare("SELECT count(*) FROM events WHERE path IN (SELECT path FROM events_recent WHERE seq <= ?)")
-        move = try db.prepare(Ledger.moveRecentSQL)
-        drop = try db.prepare(Ledger.dropMovedSQL)
         let t = Thread { [unowned self] in
             var seen = committedRows()
             var lastActive = Date()
@@ -70,22 +66,12 @@ final class Checkpointer: @unchecked Sendable {
     }
 
     /// Rows waiting in `events_recent`.
-    private func backlog() -> Int64 {
-        guard let (low, high) = try? recentSpan() else { return 0 }
-        return high - low + 1
-    }
-
-    private func recentSpan() throws -> (Int64, Int64)? {
-        span.reset()
-        defer { span.reset() }
-        guard try span.step(), let low = span.int(0), let high = span.int(1) else { return nil }
-        return (low, high)
-    }
+    private func backlog() -> Int64 { (try? recent.count()) ?? 0 }
 
     /// Moves the oldest rows in chunks while rows remain and `more()` says so.
     func moveRecentRows(while more: () -> Bool) {
         while more() {
-            guard let (low, _) = try? recentSpan() else { return }
+            guard let low = try? recent.oldest() else { return }
             let upTo = low + Self.chunk - 1
             warm.reset(); warm.bind(1, upTo)
             _ = try? warm.step()
@@ -93,7 +79,7 @@ final class Checkpointer: @unchecked Sendable {
             let moved = gate.locked { () -> Bool in
                 do {
                     try db.writeTransaction { () throws -> Void in
-                        for st in [move, drop] { st.reset(); st.bind(1, upTo); try st.run() }
+                        try recent.move(upTo: upTo)
                     }
                     return true
                 } catch { return false }

@@ -52,9 +52,7 @@ final class GroupCommitter: @unchecked Sendable {
     /// Prepared once: `exec` would parse them again for every batch.
     private let begin: Statement
     private let commitStatement: Statement
-    private let recentLow: Statement
-    private let moveRows: Statement
-    private let dropMoved: Statement
+    private let recent: RecentRows
     private var lastTime: Int64 = 0
     private var committed: Int64 = 0
     /// Held by whoever writes a batch (the writer thread or a leading caller), and by the checkpointer's
@@ -71,9 +69,7 @@ final class GroupCommitter: @unchecked Sendable {
         setMeta = try db.prepare(Ledger.setMetaSQL)
         begin = try db.prepare("BEGIN IMMEDIATE")
         commitStatement = try db.prepare("COMMIT")
-        recentLow = try db.prepare("SELECT min(seq) FROM events_recent")
-        moveRows = try db.prepare(Ledger.moveRecentSQL)
-        dropMoved = try db.prepare(Ledger.dropMovedSQL)
+        recent = try RecentRows(db: db)
         let t = Thread { [unowned self] in self.run() }
         t.name = "protfs-ledger"
         t.start()
@@ -268,12 +264,8 @@ final class GroupCommitter: @unchecked Sendable {
     /// table in its transaction: appends slow to what index maintenance sustains instead of leaving queries an
     /// ever longer scan. (Moving a few rows with every batch costs several times more per row.)
     private func keepBacklogBounded(head: Int64) throws {
-        recentLow.reset()
-        defer { recentLow.reset() }
-        guard try recentLow.step(), let low = recentLow.int(0),
-              head - low + 1 > Checkpointer.backlogCap + Self.inlineChunk else { return }
-        let upTo = low + Self.inlineChunk - 1
-        for st in [moveRows, dropMoved] { st.reset(); st.bind(1, upTo); try st.run() }
+        guard let low = try recent.oldest(), head - low + 1 > Checkpointer.backlogCap + Self.inlineChunk else { return }
+        try recent.move(upTo: low + Self.inlineChunk - 1)
     }
 
     /// While only write-behind rows are queued, wait (up to `writeBehind`) for more to share their commit.
@@ -353,9 +345,6 @@ extension Ledger {
 
     static let insertSQL = "INSERT INTO events_recent(\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     static let setMetaSQL = "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)"
-    /// Moving rows up to a seq into the indexed table (the checkpointer, or an appender past the backlog cap).
-    static let moveRecentSQL = "INSERT INTO events SELECT * FROM events_recent WHERE seq <= ?"
-    static let dropMovedSQL = "DELETE FROM events_recent WHERE seq <= ?"
 }
 
 func currentTimeNanos() -> Int64 {
