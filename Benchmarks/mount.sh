@@ -5,7 +5,7 @@
 # Two FUSE passthroughs (no encryption, no rights, no ledger) show what FUSE itself costs on this machine;
 # their ratios to gocryptfs are printed beside protfs's: bindfs (path API) and libfuse's own low-level C
 # example passthrough_ll (inode API, multi-threaded, -o cache=always), compiled from the copy libfuse3-dev
-# installs (or PASSTHROUGH_LL=path); the column is left out when neither is there.
+# installs (or PASSTHROUGH_LL=path); its column is left out when it cannot be built or mounted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v gocryptfs >/dev/null || { apt-get install -y -qq gocryptfs >/dev/null; }
@@ -65,7 +65,7 @@ for round in $(seq "$ROUNDS"); do
 done
 RSS=$(ps -o rss= -C protfs | sort -n | tail -1)
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-HAS_LL=$([ -n "$LL" ] && echo 1 || true)
+HAS_LL=$(case " $FSS " in *" passthrough_ll "*) echo 1;; esac)
 printf '%-26s %10s %10s %10s %10s %10s %17s %17s %17s\n' "operation (median s)" plain bindfs "${HAS_LL:+pt_ll}" gocryptfs protfs \
   "protfs/gocryptfs" "bindfs/gocryptfs" "${HAS_LL:+pt_ll/gocryptfs}"
 for op in write read untar lsR readall rmrf; do

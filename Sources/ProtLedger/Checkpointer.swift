@@ -42,6 +42,7 @@ final class Checkpointer: @unchecked Sendable {
         // here, outside the write lock, so the move itself finds them in memory.
         warm = try db.prepare("SELECT count(*) FROM events WHERE path IN (SELECT path FROM events_recent WHERE seq <= ?)")
         let t = Thread { [unowned self] in
+            nameThisThread("protfs-checkpt")
             var seen = committedRows()
             var lastActive = Date()
             while self.stopSignal.wait(timeout: .now() + 1) == .timedOut {
@@ -61,7 +62,6 @@ final class Checkpointer: @unchecked Sendable {
             try? self.db.exec("PRAGMA wal_checkpoint(TRUNCATE)")
             self.finished.signal()
         }
-        t.name = "protfs-ledger-checkpoint"
         t.start()
     }
 

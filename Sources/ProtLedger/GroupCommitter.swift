@@ -70,8 +70,7 @@ final class GroupCommitter: @unchecked Sendable {
         begin = try db.prepare("BEGIN IMMEDIATE")
         commitStatement = try db.prepare("COMMIT")
         recent = try RecentRows(db: db)
-        let t = Thread { [unowned self] in self.run() }
-        t.name = "protfs-ledger"
+        let t = Thread { [unowned self] in nameThisThread("protfs-ledger"); self.run() }
         t.start()
     }
 

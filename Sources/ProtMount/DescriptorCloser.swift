@@ -12,8 +12,7 @@ final class DescriptorCloser: @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
 
     init() {
-        let t = Thread { [self] in run() }
-        t.name = "protfs-close"
+        let t = Thread { [self] in nameThisThread("protfs-close"); run() }
         t.start()
     }
 

@@ -1,6 +1,7 @@
 import CFuse3
 import Foundation
 import Glibc
+import ProtCrypto
 
 /// Each inode the kernel caches holds one O_PATH descriptor in the daemon, and the kernel forgets inodes
 /// only under memory pressure: a share with more files than the descriptor limit would run out. When the
@@ -25,8 +26,7 @@ final class InodeReclaimer: @unchecked Sendable {
         low = max(32, limit / 4 - 64)
         inodes.pressureMark = high
         inodes.onPressure = { [wake] in wake.signal() }
-        let t = Thread { [self] in run() }
-        t.name = "protfs-reclaim"
+        let t = Thread { [self] in nameThisThread("protfs-reclaim"); run() }
         t.start()
     }
 

@@ -18,8 +18,7 @@ final class UnnamedFilePool: @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
 
     init() {
-        let t = Thread { [self] in run() }
-        t.name = "protfs-prealloc"
+        let t = Thread { [self] in nameThisThread("protfs-prealloc"); run() }
         t.start()
     }
 
