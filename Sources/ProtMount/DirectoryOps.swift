@@ -35,13 +35,16 @@ extension Filesystem {
             var n = 0
             if plus {
                 var e = fuse_entry_param()
-                // Past the pressure mark, names are listed without attributes: each entry here would take a
-                // descriptor while the kernel holds this folder's lock, which the reclaimer needs to drop cold
-                // entries of the same folder; the kernel looks each name up later, one request at a time.
-                if name == "." || name == ".." || inodes.crowded {
+                /// Listed without attributes (ino 0: the kernel looks the name up later, in a request of its own).
+                func bare() -> Int {
                     e.attr.st_ino = UInt(ent.pointee.d_ino)
                     e.attr.st_mode = mode_t(ent.pointee.d_type) << 12
-                    n = buf.withUnsafeMutableBufferPointer { fuse_add_direntry_plus(req, $0.baseAddress! + used, size - used, name, &e, off_t(next)) }
+                    return buf.withUnsafeMutableBufferPointer { fuse_add_direntry_plus(req, $0.baseAddress! + used, size - used, name, &e, off_t(next)) }
+                }
+                // Past the pressure mark, names are listed bare: each entry here would take a descriptor while the
+                // kernel holds this folder's lock, which the reclaimer needs to drop cold entries of the same folder.
+                if name == "." || name == ".." || inodes.crowded {
+                    n = bare()
                 } else {
                     switch entry(h.inode, name) {
                     case .success(let (node, st)):
@@ -51,10 +54,7 @@ extension Filesystem {
                     case .failure(let err) where err.code == ENOENT:
                         h.offset = next; continue   // removed since readdir saw it
                     case .failure:
-                        // Listed without attributes (ino 0: the kernel looks it up later): a name is never dropped.
-                        e.attr.st_ino = UInt(ent.pointee.d_ino)
-                        e.attr.st_mode = mode_t(ent.pointee.d_type) << 12
-                        n = buf.withUnsafeMutableBufferPointer { fuse_add_direntry_plus(req, $0.baseAddress! + used, size - used, name, &e, off_t(next)) }
+                        n = bare()   // a name is never dropped
                     }
                 }
             } else {
