@@ -39,4 +39,11 @@ extern int sync_file_range(int fd, long offset, long nbytes, unsigned int flags)
 static inline int protfs_start_writeback(int fd, long offset, long nbytes) {
     return sync_file_range(fd, offset, nbytes, 2 /* SYNC_FILE_RANGE_WRITE */);
 }
+
+// The caller's very descriptor, taken from its process (Linux 5.6): checked after it is taken, so no path is
+// resolved between the check and the use. syscall(2) is variadic, which Swift cannot call.
+#include <sys/syscall.h>
+#include <unistd.h>
+static inline int protfs_pidfd_open(int pid, unsigned int flags) { return (int)syscall(SYS_pidfd_open, pid, flags); }
+static inline int protfs_pidfd_getfd(int pidfd, int fd) { return (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0); }
 #endif

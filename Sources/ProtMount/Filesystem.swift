@@ -7,6 +7,7 @@ import ProtCrypto
 import ProtLedger
 import ProtPolicy
 import ProtStore
+import Synchronization
 
 /// The FUSE frontend's state: the unlocked store, the ledger, the inode table.
 /// Every method runs on a libfuse worker thread and answers its request exactly once.
@@ -24,6 +25,8 @@ final class Filesystem: @unchecked Sendable {
     var reclaimer: InodeReclaimer?
     let ledgerMode: LedgerMode
     let headers = HeaderCache()
+    /// The mode and owner users see on the mount's root; the store's own root stays 0700 root (RootAttributes).
+    let rootAttributes: Mutex<RootAttributes>
     let unnamedFiles = UnnamedFilePool()
     /// Early writeback of long sequential writes, one request at a time (see `startWriteback`).
     let writeback = DispatchQueue(label: "protfs-writeback", qos: .utility)
@@ -38,6 +41,7 @@ final class Filesystem: @unchecked Sendable {
         guard fd >= 0 else { throw MountError.errno("open \(rootPath)", errno) }
         inodes = try InodeTable(rootFD: fd)
         detectors = try DetectorSet(store.policy.detectorDefinitions)
+        rootAttributes = Mutex(RootAttributes.load(root: store.root) ?? .standard)
     }
 
     static let hiddenName = Store.metaDirName
@@ -83,7 +87,29 @@ final class Filesystem: @unchecked Sendable {
     func attributes(_ node: Inode) -> stat? {
         var st = stat()
         guard fstatat(node.fd, "", &st, atEmptyPath | AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        if node === inodes.root {
+            let shown = rootAttributes.withLock { $0 }
+            st.st_mode = (st.st_mode & S_IFMT) | shown.mode
+            st.st_uid = shown.uid
+            st.st_gid = shown.gid
+        }
         return present(st)
+    }
+
+    /// chmod and chown of the mount's root change what it presents, never the store root's own mode.
+    func setRootAttributes(_ attr: stat, _ toSet: Int32, _ caller: Caller) -> Int32 {
+        let (before, after) = rootAttributes.withLock { a -> (RootAttributes, RootAttributes) in
+            var next = a
+            if toSet & FUSE_SET_ATTR_MODE != 0 { next.mode = attr.st_mode & 0o7777 }
+            if toSet & FUSE_SET_ATTR_UID != 0 { next.uid = attr.st_uid }
+            if toSet & FUSE_SET_ATTR_GID != 0 { next.gid = attr.st_gid }
+            return (a, next)
+        }
+        guard before != after else { return 0 }
+        do { try after.save(root: store.root) } catch { log.error("root attributes: \(error)"); return EIO }
+        rootAttributes.withLock { $0 = after }
+        let detail = "root mode \(String(after.mode, radix: 8)) uid \(after.uid) gid \(after.gid)"
+        return record(caller.event(.setattr, .allowed, path: Array("/".utf8), detail: detail)) ? 0 : EIO
     }
 
     func present(_ raw: stat) -> stat {
@@ -226,6 +252,11 @@ final class Filesystem: @unchecked Sendable {
                     return reply(req, EIO)
                 }
             }
+        }
+        if node === inodes.root && toSet & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID) != 0 {
+            let e = setRootAttributes(attr, toSet, Caller(req))
+            guard e == 0 else { return reply(req, e) }
+            return getattr(req, ino)
         }
         // Through the handle's descriptor when there is one (tar's fchmod, futimens): no /proc path to resolve.
         let fd = handle?.file.fd

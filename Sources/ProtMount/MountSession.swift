@@ -29,6 +29,10 @@ public enum MountSession {
         if statvfs(store.root, &vfs) == 0, vfs.f_flag & UInt(ST_RDONLY) != 0 {
             throw MountError.usage("the store \(store.root) is on a read-only filesystem: protfs writes containers and the ledger there; copy it to writable storage")
         }
+        // A store local users can enter lets them change containers behind the daemon's back: closed, saying so.
+        do {
+            if let fixed = try RootAttributes.lockDown(root: store.root) { log.warning("\(fixed)"); warn(fixed) }
+        } catch { throw MountError.usage("\(error)") }
         let ledgerPath = options.ledgerPath ?? Store.ledgerPath(store.root)
         do { try Ledger.preflight(path: ledgerPath) } catch {
             throw MountError.usage("cannot open the ledger \(ledgerPath): \(error)")
@@ -77,6 +81,10 @@ public enum MountSession {
                                        gid: Int64(getgid()), pid: Int64(getpid()), process: "protfs",
                                        path: Array(options.mountpoint.utf8), detail: r > 0 ? "signal \(r)" : nil))
         log.info("unmounted \(options.mountpoint)")
+    }
+
+    private static func warn(_ text: String) {
+        FileHandle.standardError.write(Data("protfs: warning: \(text)\n".utf8))
     }
 
     /// Every inode the kernel holds costs the daemon one O_PATH descriptor, so a share with many files needs

@@ -32,8 +32,12 @@ extension Filesystem {
 
     private func share(_ node: Inode, requestFd: Int32, caller: Caller) -> ControlAnswer {
         guard node.isRegular else { return .failure("only files can be shared") }
-        guard let bytes = CallerFiles.read(pid: caller.pid, fd: requestFd, limit: ShareRequest.maxBytes),
-              let req = try? JSONDecoder().decode(ShareRequest.self, from: Data(bytes)) else {
+        let bytes: [UInt8]
+        switch CallerFiles.read(pid: caller.pid, uid: caller.uid, fd: requestFd, limit: ShareRequest.maxBytes) {
+        case .success(let b): bytes = b
+        case .failure(let why): return .failure("unreadable share request: \(why)")
+        }
+        guard let req = try? JSONDecoder().decode(ShareRequest.self, from: Data(bytes)) else {
             return .failure("unreadable share request")
         }
         let path = sharePath(node)
@@ -54,10 +58,10 @@ extension Filesystem {
                 }
                 var output: Int32? = nil
                 if let ofd = req.outputFd {
-                    guard let o = CallerFiles.open(pid: caller.pid, fd: ofd, .write) else {
-                        return .failure("the output file is not a regular file open for writing outside a FUSE mount")
+                    switch CallerFiles.take(pid: caller.pid, uid: caller.uid, fd: ofd, .write) {
+                    case .success(let o): output = o
+                    case .failure(let why): return .failure("the output file is refused: \(why)")
                     }
-                    output = o
                 }
                 defer { if let output { close(output) } }
                 let sharer = userName(uid: caller.uid) ?? "uid:\(caller.uid)"
@@ -88,8 +92,12 @@ extension Filesystem {
     }
 
     private func revoke(_ node: Inode, requestFd: Int32, caller: Caller) -> ControlAnswer {
-        guard let bytes = CallerFiles.read(pid: caller.pid, fd: requestFd, limit: 4096),
-              let req = try? JSONDecoder().decode(RevokeRequest.self, from: Data(bytes)) else {
+        let bytes: [UInt8]
+        switch CallerFiles.read(pid: caller.pid, uid: caller.uid, fd: requestFd, limit: 4096) {
+        case .success(let b): bytes = b
+        case .failure(let why): return .failure("unreadable revoke request: \(why)")
+        }
+        guard let req = try? JSONDecoder().decode(RevokeRequest.self, from: Data(bytes)) else {
             return .failure("unreadable revoke request")
         }
         let book = ShareBook(store: store)

@@ -53,11 +53,18 @@ public final class Store: @unchecked Sendable {
         config.sealedMasterKey = Hex.encode(try AESGCM.seal(key: sealing, plaintext: master.exportBytes(), aad: config.sealAAD))
         config.mac = try Self.mac(config, master)
 
-        guard mkdirP(root, 0o755), mkdirP(meta, 0o700), chmod(meta, 0o700) == 0 else {
+        guard mkdirP(root, 0o700), mkdirP(meta, 0o700), chmod(meta, 0o700) == 0 else {
             throw StoreError.io(meta, String(cString: strerror(errno)))
         }
         try AtomicFile.write(policyText, to: policyPath(root))
         try writeConfig(config, root: root)
+        // Only the daemon enters the store (see RootAttributes); what users see is the mount's root.
+        if getuid() == 0 {
+            _ = try RootAttributes.lockDown(root: root)
+        } else {
+            try RootAttributes(mode: 0o755, uid: getuid(), gid: getgid()).save(root: root)
+            guard chmod(root, 0o700) == 0 else { throw StoreError.io(root, String(cString: strerror(errno))) }
+        }
         return Store(root: root, config: config, policy: policy, masterKey: master)
     }
 
