@@ -81,9 +81,8 @@ extension Filesystem {
 
     /// Sticky labels: a file moved into a more sensitive folder is raised to that folder's label; moved into
     /// a less sensitive one, it keeps its label.
-    func raiseAfterMove(_ node: Inode, caller: Caller) {
+    func raiseAfterMove(_ node: Inode, caller: Caller, path: [UInt8]) {
         guard node.isRegular else { return }
-        let path = sharePath(node)
         let folder = store.policy.folderLabel(for: Self.text(path)).label
         _ = try? withOpenFile(node) { file in
             let current = file.container.fields.labelId

@@ -110,12 +110,12 @@ extension Filesystem {
                 label = l
                 guard rights.contains(.edit) else { return reply(req, deny(caller, .rename, path: from, label: l, needed: .edit, had: rights, newPath: to)) }
             }
-            // Moving into another folder is creating there: edit on that folder's label, as for a new file.
+            // Moving into another folder is creating there: edit on that folder's label, as for a new file. An
+            // exchange moves the other entry the other way, so it meets the first folder's rule too.
             if parent !== newParent {
-                let target = store.policy.folderLabel(for: Self.text(to)).label
-                let granted = store.policy.rights(of: caller.identity, label: target, fileOwner: nil)
-                if !granted.contains(.edit) {
-                    return reply(req, deny(caller, .rename, path: from, label: target, needed: .edit, had: granted, newPath: to))
+                if let e = folderRefusal(caller, into: to, from: from) { return reply(req, e) }
+                if flags & UInt32(RENAME_EXCHANGE) != 0, let e = folderRefusal(caller, into: from, from: to) {
+                    return reply(req, e)
                 }
             }
             if flags & UInt32(RENAME_NOREPLACE) == 0, let (l, rights) = try childRights(newParent, newName, caller), !rights.contains(.edit) {
@@ -127,10 +127,11 @@ extension Filesystem {
         inodes.withLock { inodes.renameGeneration += 1 }
         guard renamed else { return reply(req, e) }
         record(caller.event(.rename, .allowed, path: from, newPath: to, label: label))
-        // Within one folder the folder label cannot change: only a move to another folder may raise it.
-        if parent !== newParent, case .success(let (node, _)) = entry(newParent, newName) {
-            raiseAfterMove(node, caller: caller)
-            inodes.forget(node.ino, 1)
+        // Within one folder the folder label cannot change: only a move to another folder may raise it; a moved
+        // folder's files are raised with it, and an exchange raises what came the other way.
+        if parent !== newParent {
+            raiseMoved(newParent, newName, caller: caller)
+            if flags & UInt32(RENAME_EXCHANGE) != 0 { raiseMoved(parent, name, caller: caller) }
         }
         reply(req, 0)
     }
@@ -148,8 +149,48 @@ extension Filesystem {
                 }
             } catch { return reply(req, integrityFailure(caller, path: path, label: nil, error)) }
         }
+        // A new name is a file coming to live in that folder: the folder's rule, as for a create or a move.
+        let to = childPath(newParent, newName)
+        if let e = folderRefusal(caller, into: to, from: path) { return reply(req, e) }
         guard linkat(AT_FDCWD, node.procPath, newParent.fd, newName, AT_SYMLINK_FOLLOW) == 0 else { return reply(req, errno) }
-        record(caller.event(.create, .allowed, path: childPath(newParent, newName), detail: "hard link to \(Self.text(path))"))
+        record(caller.event(.create, .allowed, path: to, detail: "hard link to \(Self.text(path))"))
+        // A file with several names carries the most sensitive of their folders' labels.
+        raiseMoved(newParent, newName, caller: caller)
         replyNew(req, newParent, newName)
+    }
+
+    /// The refusal (logged) when the caller may not bring an entry into the folder of `into`: `edit` on that
+    /// folder's label, judged without the `owner` grant, as for a new file. Nil when allowed.
+    func folderRefusal(_ caller: Caller, into: [UInt8], from: [UInt8]) -> Int32? {
+        let target = store.policy.folderLabel(for: Self.text(into)).label
+        let granted = store.policy.rights(of: caller.identity, label: target, fileOwner: nil)
+        guard !granted.contains(.edit) else { return nil }
+        return deny(caller, .rename, path: from, label: target, needed: .edit, had: granted, newPath: into)
+    }
+
+    /// Raises the entry `name` of `parent` to its folder's label, and when it is a folder, every file below it.
+    /// The path is built from the names walked: a file with several names may know itself by another one.
+    func raiseMoved(_ parent: Inode, _ name: String, caller: Caller, path: [UInt8]? = nil) {
+        let path = path ?? childPath(parent, name)
+        guard case .success(let (node, st)) = entry(parent, name) else { return }
+        defer { inodes.forget(node.ino, 1) }
+        if (st.st_mode & S_IFMT) == S_IFREG { return raiseAfterMove(node, caller: caller, path: path) }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { return }
+        for child in childNames(node) {
+            raiseMoved(node, child, caller: caller, path: path + Array("/".utf8) + Array(child.utf8))
+        }
+    }
+
+    /// The names in a folder, read through a descriptor of its own (never by path, never following a link).
+    func childNames(_ dir: Inode) -> [String] {
+        let fd = withDescriptor { openat(dir.fd, ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        guard fd >= 0, let d = fdopendir(fd) else { return [] }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let e = Glibc.readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." && !isHidden(dir, name) { names.append(name) }
+        }
+        return names
     }
 }
