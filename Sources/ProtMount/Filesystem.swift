@@ -227,7 +227,8 @@ final class Filesystem: @unchecked Sendable {
         // Changing content (size) needs edit; changing who may access (mode, owner) needs owner on a protected file.
         if node.isRegular {
             var needed: Rights = []
-            if toSet & FUSE_SET_ATTR_SIZE != 0 { needed.insert(.edit) }
+            // Times are content metadata (a backup or a reviewer trusts mtime): changing them needs edit too.
+            if toSet & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME) != 0 { needed.insert(.edit) }
             if toSet & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID) != 0 { needed.insert(.owner) }
             if !needed.isEmpty {
                 let caller = Caller(req)
@@ -248,6 +249,7 @@ final class Filesystem: @unchecked Sendable {
                 if toSet & FUSE_SET_ATTR_MODE != 0 { what.append("mode \(String(attr.st_mode & 0o7777, radix: 8))") }
                 if toSet & FUSE_SET_ATTR_UID != 0 { what.append("uid \(attr.st_uid)") }
                 if toSet & FUSE_SET_ATTR_GID != 0 { what.append("gid \(attr.st_gid)") }
+                if toSet & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME) != 0 { what.append("times") }
                 guard record(caller.event(.setattr, .allowed, path: path, label: label, detail: what.joined(separator: ", "))) else {
                     return reply(req, EIO)
                 }

@@ -46,6 +46,8 @@ extension Filesystem {
             } catch { return reply(req, integrityFailure(nil, path: sharePath(node), label: nil, error)) }
         }
         guard node.isRegular || node.isDirectory else { return reply(req, ENOTSUP) }
+        // A protected file's own attributes are part of its content: reading them needs `view`.
+        if let e = requireRight(node, Caller(req), .openRead, .view) { return reply(req, e) }
         var buf = [UInt8](repeating: 0, count: max(size, 1))
         let n = CFuse3.getxattr(node.procPath, name, &buf, size)
         guard n >= 0 else { return reply(req, errno) }
@@ -104,13 +106,18 @@ extension Filesystem {
         reply(req, 0)
     }
 
-    /// nil when allowed; otherwise the errno to return (after logging the refusal).
     private func requireEdit(_ node: Inode, _ caller: Caller, _ kind: EventKind) -> Int32? {
+        requireRight(node, caller, kind, .edit)
+    }
+
+    /// nil when allowed; otherwise the errno to return (after logging the refusal).
+    func requireRight(_ node: Inode, _ caller: Caller, _ kind: EventKind, _ right: Rights) -> Int32? {
         guard node.isRegular else { return nil }
         do {
             guard let f = try header(of: node) else { return nil }
             let rights = store.rights(of: caller.identity, header: f)
-            return rights.contains(.edit) ? nil : deny(caller, kind, path: sharePath(node), label: f.labelId, needed: .edit, had: rights)
+            guard !rights.contains(right) else { return nil }
+            return deny(caller, kind, path: sharePath(node), label: f.labelId, needed: right, had: rights)
         } catch { return integrityFailure(caller, path: sharePath(node), label: nil, error) }
     }
 }

@@ -115,6 +115,21 @@ struct AttackTests {
         #expect(m.label("finance/q3/sub/s.txt") == "conf/fin")
         #expect(MountEnv.sh("cat '\(m.path("finance/q3/sub/s.txt"))'", as: "pfbob").status != 0)
     }
+
+    /// A protected file's user attributes are read only with `view`, and its times changed only with `edit`
+    /// (with a row), even where the mode bits let the kernel pass the request on.
+    @Test func attributesAndTimesNeedTheFilesRights() throws {
+        let m = try MountedStore()
+        let f = m.path("finance/x.txt")
+        MountEnv.sh("echo pay > '\(f)' && chmod 0666 '\(f)' && setfattr -n user.note -v 'salary review' '\(f)'", as: "pfalice")
+        #expect(MountEnv.sh("getfattr -n user.note --only-values '\(f)'", as: "pfalice").out == "salary review")
+        let read = MountEnv.sh("getfattr -n user.note --only-values '\(f)'", as: "pfbob")
+        #expect(read.status != 0 && !read.out.contains("salary"), "pfbob read a protected file's attribute")
+        #expect(MountEnv.sh("touch '\(f)'", as: "pfbob").status != 0, "pfbob changed the times without edit")
+        let refusals = m.ledger("--event deny --user pfbob").compactMap { $0["detail"] as? String }
+        #expect(refusals.contains { $0.hasPrefix("setattr") }, "no row for the refused time change: \(refusals)")
+        #expect(MountEnv.sh("touch '\(f)'", as: "pfalice").status == 0)
+    }
 }
 
 /// Hands the daemon a share request whose output descriptor is an O_PATH descriptor of `victim`.
