@@ -23,7 +23,7 @@ extension Filesystem {
     /// creator's `owner` grant), creates it owned by the caller, logs the row. On failure, the errno to return.
     func newContainer(_ parent: Inode, _ name: String, _ mode: mode_t, _ caller: Caller) -> Result<(fd: Int32, container: Container, path: [UInt8]), Errno> {
         if isHidden(parent, name) { return .failure(Errno(code: EPERM)) }
-        let path = childPath(parent, name)
+        guard let path = newEntryPath(parent, name) else { return .failure(Errno(code: ENAMETOOLONG)) }
         let label = store.policy.folderLabel(for: Self.text(path)).label
         let granted = store.policy.rights(of: caller.identity, label: label, fileOwner: nil)
         guard granted.contains(.edit) else {

@@ -67,7 +67,7 @@ final class Filesystem: @unchecked Sendable {
     private func readPath(_ node: Inode) -> [UInt8] {
         var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let n = Glibc.readlink(node.procPath, &buf, Int(PATH_MAX))
-        guard n > 0 else { return Array("?".utf8) }
+        guard n > 0 else { return Self.unknownPath }
         var bytes = buf.prefix(n).map { UInt8(bitPattern: $0) }
         let root = Array(rootPath.utf8)
         if bytes.starts(with: root) { bytes.removeFirst(root.count) }
@@ -80,6 +80,18 @@ final class Filesystem: @unchecked Sendable {
         let p = sharePath(parent)
         return (p == Array("/".utf8) ? p : p + Array("/".utf8)) + Array(name.utf8)
     }
+
+    /// The share path of an entry about to be made in `parent`, or nil when it could not be read back later: the
+    /// daemon learns paths from /proc, which gives up past PATH_MAX, and a folder rule must never be judged on a
+    /// path it cannot see (such a file would get the default label). Creates there are refused (ENAMETOOLONG).
+    func newEntryPath(_ parent: Inode, _ name: String) -> [UInt8]? {
+        guard sharePath(parent) != Self.unknownPath else { return nil }
+        let path = childPath(parent, name)
+        guard rootPath.utf8.count + path.count < Int(PATH_MAX) - 1 else { return nil }
+        return path
+    }
+
+    static let unknownPath = Array("?".utf8)
 
     static func text(_ path: [UInt8]) -> String { String(decoding: path, as: UTF8.self) }
 

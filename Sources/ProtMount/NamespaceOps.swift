@@ -35,6 +35,7 @@ extension Filesystem {
             case .failure(let e): return reply(req, e.code)
             }
         }
+        guard newEntryPath(parent, name) != nil else { return reply(req, ENAMETOOLONG) }
         guard mknodat(parent.fd, name, mode, rdev) == 0 else { return reply(req, errno) }
         chownToCaller(parent, name, caller)
         setRequestedMode(parent, name, mode)
@@ -45,6 +46,7 @@ extension Filesystem {
     func mkdir(_ req: fuse_req_t?, _ parentIno: UInt64, _ name: String, _ mode: mode_t) {
         guard let parent = inodes.get(parentIno) else { return reply(req, ENOENT) }
         if isHidden(parent, name) { return reply(req, EPERM) }
+        guard newEntryPath(parent, name) != nil else { return reply(req, ENAMETOOLONG) }
         let caller = Caller(req)
         guard mkdirat(parent.fd, name, mode) == 0 else { return reply(req, errno) }
         chownToCaller(parent, name, caller)
@@ -56,6 +58,7 @@ extension Filesystem {
     func symlink(_ req: fuse_req_t?, _ target: String, _ parentIno: UInt64, _ name: String) {
         guard let parent = inodes.get(parentIno) else { return reply(req, ENOENT) }
         if isHidden(parent, name) { return reply(req, EPERM) }
+        guard newEntryPath(parent, name) != nil else { return reply(req, ENAMETOOLONG) }
         let caller = Caller(req)
         guard symlinkat(target, parent.fd, name) == 0 else { return reply(req, errno) }
         chownToCaller(parent, name, caller)
@@ -102,7 +105,8 @@ extension Filesystem {
         if isHidden(parent, name) || isHidden(newParent, newName) { return reply(req, EPERM) }
         guard flags & ~UInt32(RENAME_NOREPLACE | RENAME_EXCHANGE) == 0 else { return reply(req, EINVAL) }
         let caller = Caller(req)
-        let from = childPath(parent, name), to = childPath(newParent, newName)
+        let from = childPath(parent, name)
+        guard let to = newEntryPath(newParent, newName) else { return reply(req, ENAMETOOLONG) }
         var label: String?
         do {
             // Moving a file needs edit on it; replacing (or exchanging with) an existing file needs edit on that one too.
@@ -150,7 +154,7 @@ extension Filesystem {
             } catch { return reply(req, integrityFailure(caller, path: path, label: nil, error)) }
         }
         // A new name is a file coming to live in that folder: the folder's rule, as for a create or a move.
-        let to = childPath(newParent, newName)
+        guard let to = newEntryPath(newParent, newName) else { return reply(req, ENAMETOOLONG) }
         if let e = folderRefusal(caller, into: to, from: path) { return reply(req, e) }
         guard linkat(AT_FDCWD, node.procPath, newParent.fd, newName, AT_SYMLINK_FOLLOW) == 0 else { return reply(req, errno) }
         record(caller.event(.create, .allowed, path: to, detail: "hard link to \(Self.text(path))"))

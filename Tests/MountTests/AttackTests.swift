@@ -130,6 +130,19 @@ struct AttackTests {
         #expect(refusals.contains { $0.hasPrefix("setattr") }, "no row for the refused time change: \(refusals)")
         #expect(MountEnv.sh("touch '\(f)'", as: "pfalice").status == 0)
     }
+
+    /// Past PATH_MAX the daemon cannot read a path back: a file there must never get a weaker label than its
+    /// folder's; creating there is refused instead.
+    @Test func pathsPastPathMaxKeepTheirFoldersRule() throws {
+        let m = try MountedStore()
+        let deep = Self.script(m, "deep_paths.py")
+        let r = MountEnv.sh("/usr/bin/python3 '\(deep)' '\(m.path("finance"))' 25", as: "pfalice")
+        #expect(r.status == 0, "\(r.err)")
+        let lines = r.out.split(separator: "\n").map { $0.split(separator: " ").dropFirst().joined(separator: " ") }
+        #expect(lines.contains("conf/fin"), "\(r.out)")
+        #expect(lines.contains { $0.contains("ENAMETOOLONG") }, "nothing was refused: \(r.out)")
+        for l in lines { #expect(l == "conf/fin" || l.contains("ENAMETOOLONG"), "a deep file got '\(l)'") }
+    }
 }
 
 /// Hands the daemon a share request whose output descriptor is an O_PATH descriptor of `victim`.
