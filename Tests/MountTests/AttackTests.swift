@@ -143,6 +143,27 @@ struct AttackTests {
         #expect(lines.contains { $0.contains("ENAMETOOLONG") }, "nothing was refused: \(r.out)")
         for l in lines { #expect(l == "conf/fin" || l.contains("ENAMETOOLONG"), "a deep file got '\(l)'") }
     }
+
+    /// Root imports a tree a user owns while the user keeps swapping a folder of it for a link to a root-only
+    /// folder: nothing of the root-only folder may reach the mount.
+    @Test func importNeverFollowsAFolderSwappedForALink() throws {
+        let m = try MountedStore()
+        let swap = Self.script(m, "swap_dir.py")
+        let src = m.dir + "/src", secret = m.dir + "/secret"
+        MountEnv.sh("mkdir -p '\(secret)' && chmod 0700 '\(secret)' && for i in $(seq 40); do "
+            + "echo TOPSECRET > '\(secret)/f'$i; done")
+        MountEnv.sh("mkdir -p '\(src)/d' && for i in $(seq 40); do echo public > '\(src)/d/f'$i; done && chown -R pfbob '\(src)'")
+        let attacker = MountEnv.spawn("exec setpriv --reuid=pfbob --regid=users --init-groups -- "
+            + "/usr/bin/python3 '\(swap)' '\(src)/d' '\(secret)' 30")
+        defer { MountEnv.stop(attacker) }
+        for round in 0..<12 {
+            MountEnv.sh("'\(MountEnv.binary)' import '\(src)' '\(m.path("public/imp\(round)"))' >/dev/null 2>&1")
+        }
+        let leaked = MountEnv.sh("grep -rl TOPSECRET '\(m.path("public"))'")
+        #expect(leaked.out.isEmpty, "root-only content was imported: \(leaked.out.prefix(200))")
+        let imported = MountEnv.sh("grep -rl public '\(m.path("public"))' | wc -l").out
+        #expect((Int(imported.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0, "nothing was imported at all")
+    }
 }
 
 /// Hands the daemon a share request whose output descriptor is an O_PATH descriptor of `victim`.

@@ -58,11 +58,15 @@ final class Importer {
 
     private func importFile(_ e: TreeEntry, to dst: String) {
         let srcPath = source + "/" + e.text
-        let fd = open(srcPath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO swapped in after the walk must not hang the import (it is refused just below).
+        let fd = TreeWalk.openBeneath(source, e.path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else { return fail(e, "unreadable: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { return fail(e, String(cString: strerror(errno))) }
+        guard st.st_mode & S_IFMT == S_IFREG, st.st_ino == e.st.st_ino, st.st_dev == e.st.st_dev else {
+            return fail(e, "changed since the walk (not the file that was listed); skipped")
+        }
         var existing = stat()
         if lstat(dst, &existing) == 0, existing.st_mode & S_IFMT == S_IFREG, existing.st_size == st.st_size,
            existing.st_mtim.tv_sec == st.st_mtim.tv_sec, existing.st_mtim.tv_nsec == st.st_mtim.tv_nsec {
@@ -89,7 +93,8 @@ final class Importer {
         }
         if close(out) != 0 && problem == nil { problem = "close: \(String(cString: strerror(errno)))" }
         if let problem { unlink(temp); return fail(e, problem) }
-        copyXattrs(from: srcPath, to: temp, entry: e)
+        // Through the open descriptor, not the path: the path may lead elsewhere by now.
+        copyXattrs(from: srcPath, srcFd: fd, to: temp, entry: e)
         setTimes(st, at: temp)
         guard rename(temp, dst) == 0 else { let m = String(cString: strerror(errno)); unlink(temp); return fail(e, "rename into place: \(m)") }
         applyOwnership(TreeEntry(path: e.path, kind: .file, st: st), at: dst)
@@ -132,19 +137,26 @@ final class Importer {
     }
 
     /// Extended attributes except protfs' own (the label is decided by the destination's policy).
-    private func copyXattrs(from src: String, to dst: String, entry: TreeEntry) {
-        let size = llistxattr(src, nil, 0)
+    /// Copies user and other xattrs from `src` (a path, not followed) or, for files, from the open `srcFd`.
+    private func copyXattrs(from src: String, srcFd: Int32? = nil, to dst: String, entry: TreeEntry) {
+        func list(_ buf: UnsafeMutablePointer<CChar>?, _ n: Int) -> Int {
+            srcFd.map { flistxattr($0, buf, n) } ?? llistxattr(src, buf, n)
+        }
+        func get(_ name: String, _ buf: UnsafeMutableRawPointer?, _ n: Int) -> Int {
+            srcFd.map { fgetxattr($0, name, buf, n) } ?? lgetxattr(src, name, buf, n)
+        }
+        let size = list(nil, 0)
         guard size > 0 else { return }
         var names = [CChar](repeating: 0, count: size)
-        let got = llistxattr(src, &names, size)
+        let got = list(&names, size)
         guard got > 0 else { return }
         for raw in names.prefix(got).split(separator: 0) {
             let name = String(decoding: raw.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if name.hasPrefix("user.protfs.") { continue }
-            let n = lgetxattr(src, name, nil, 0)
+            let n = get(name, nil, 0)
             guard n >= 0 else { continue }
             var value = [UInt8](repeating: 0, count: max(n, 1))
-            let m = lgetxattr(src, name, &value, n)
+            let m = get(name, &value, n)
             guard m >= 0 else { continue }
             if lsetxattr(dst, name, value, m, 0) != 0, name.hasPrefix("user.") {
                 fail(entry, "xattr \(name): \(String(cString: strerror(errno)))")

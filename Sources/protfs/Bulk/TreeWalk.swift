@@ -54,6 +54,29 @@ struct TreeWalk {
     }
 }
 
+extension TreeWalk {
+    /// Opens `rel` below `root` one name at a time, never following a symlink at any level: a folder swapped for a
+    /// link after the walk (by a user who owns it, while root imports) cannot lead the open outside the tree.
+    static func openBeneath(_ root: String, _ rel: [UInt8], _ flags: Int32) -> Int32 {
+        var dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dir >= 0 else { return -1 }
+        let names = rel.split(separator: 0x2F, omittingEmptySubsequences: true).map(Array.init)
+        guard let last = names.last else { close(dir); errno = EINVAL; return -1 }
+        for name in names.dropLast() {
+            let next = name.withCString { openat(dir, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+            let e = errno
+            close(dir)
+            guard next >= 0 else { errno = e; return -1 }
+            dir = next
+        }
+        let fd = last.withCString { openat(dir, $0, flags | O_NOFOLLOW | O_CLOEXEC) }
+        let e = errno
+        close(dir)
+        errno = e
+        return fd
+    }
+}
+
 extension Array where Element == UInt8 {
     /// A NUL-terminated copy for C calls.
     func withCString<R>(_ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
