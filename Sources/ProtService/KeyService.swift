@@ -31,6 +31,20 @@ public final class KeyService: @unchecked Sendable {
         records = try RecordCache(book: ShareBook(store: store))
         privateKey = try config.privateKey(store)
         limiter = RateLimiter(perSecond: ratePerSecond, burst: max(1, ratePerSecond * 2))
+        // Fresh keys cost nothing to make, so per-key buckets alone do not bound the work: one bucket for all.
+        let total = ratePerSecond > 0 ? max(50, ratePerSecond * 20) : 0
+        everyone = RateLimiter(perSecond: total, burst: max(1, total * 2))
+    }
+
+    /// All requests together, before any signature is checked.
+    let everyone: RateLimiter
+
+    /// A key named in the share, or one of the store's recipients. Only those reach the ledger and the notifier:
+    /// anyone can make a fresh key that signs correctly for itself.
+    func isKnown(_ key: String, in record: ShareRecord?) -> Bool {
+        let key = key.lowercased()
+        if record?.recipients.contains(where: { $0.publicKey?.lowercased() == key }) == true { return true }
+        return store.recipients().contains { $0.problem == nil && $0.identity.map { Hex.encode($0.publicKey) } == key }
     }
 
     public func answer(body: [UInt8], address: String, now: Int64 = currentTimeNanos()) -> Reply {
@@ -38,14 +52,19 @@ public final class KeyService: @unchecked Sendable {
         guard let req = try? JSONDecoder().decode(KeyRequest.self, from: Data(body)), req.isWellFormed else {
             return refuse(400, "malformed: expected {share_id, recipient, time, nonce, mac} in hex")
         }
+        guard everyone.allow("*", now: Double(now) / 1e9) else { return refuse(429, "rate-limited: too many requests") }
         guard limiter.allow(req.recipient, now: Double(now) / 1e9) else { return refuse(429, "rate-limited: too many requests for this identity") }
         let seconds = now / 1_000_000_000
         guard abs(seconds - req.time) <= KeyRequest.window else { return refuse(401, "stale: the request time is more than \(KeyRequest.window) s off") }
         guard verify(req) else { return refuse(401, "bad-signature: the request is not signed by the recipient's key") }
 
-        // Authenticated from here on: every outcome is a ledger row.
+        // Authenticated by a known key from here on: every outcome is a ledger row.
+        let loaded = Result { try records.load(req.shareId) }
+        guard isKnown(req.recipient, in: (try? loaded.get()) ?? nil) else {
+            return refuse(403, "unknown-key: this key is not a recipient known to the store")
+        }
         let record: ShareRecord?
-        do { record = try records.load(req.shareId) } catch {
+        do { record = try loaded.get() } catch {
             return deny(req, nil, address, 403, "unknown-share: \(error)")
         }
         guard let record else { return deny(req, nil, address, 404, "unknown-share: no share \(req.shareId)") }

@@ -294,6 +294,26 @@ struct ShareTests {
         #expect(s.rows("share-open").contains { ($0["detail"] as? String)?.contains("replay") == true })
     }
 
+    /// Anyone can make a key that signs for itself: fresh keys known neither to the share nor to the store get
+    /// a 403 and reach neither the ledger nor the owner's notifications.
+    @Test func freshKeysReachNeitherTheLedgerNorTheOwner() throws {
+        let s = try ShareScene()
+        s.startService()
+        #expect(s.share("--to rita --expires 7d --notify -o f.pfs").status == 0)
+        let before = s.rows("share-open").count
+        for i in 0..<8 {
+            let who = "mallory\(i)"
+            MountEnv.sh("PROTFS_CONFIG_DIR='\(s.m.dir)/\(who)' '\(MountEnv.binary)' identity create \(who) >/dev/null")
+            let (status, body) = s.post(s.signed("f.pfs", as: who))
+            #expect(status == 403 && body.contains("unknown-key"), "\(status) \(body)")
+        }
+        #expect(s.rows("share-open").count == before, "fresh keys made ledger rows")
+        usleep(300_000)
+        #expect(s.notifications().isEmpty, "fresh keys made notifications")
+        #expect(s.post(s.signed("f.pfs", as: "eve")).0 == 403)
+        #expect(s.rows("share-open").count == before + 1, "a known key's refusal must still be a row")
+    }
+
     @Test func keyServiceOverHTTPS() throws {
         let s = try ShareScene()
         let d = s.m.dir
