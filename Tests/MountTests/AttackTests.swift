@@ -58,7 +58,8 @@ struct AttackTests {
         defer { MountEnv.stop(attacker) }
         usleep(1_500_000)
         for i in 0..<3 {
-            let r = MountEnv.sh("timeout 10 cat '\(m.path("general/x.txt"))' && timeout 10 ls '\(m.mnt)/general' >/dev/null"
+            let r = MountEnv.sh("timeout 10 cat '\(m.path("general/x.txt"))'"
+                + " && timeout 10 ls '\(m.mnt)/general' >/dev/null"
                 + " && timeout 10 sh -c 'echo \(i) > \(m.path("public/y\(i).txt"))'", as: "pfcarol")
             #expect(r.status == 0, "the mount stopped answering other users: \(r.err)")
         }
@@ -97,7 +98,8 @@ struct AttackTests {
         let linked = MountEnv.sh("ln '\(m.path("public/a.txt"))' '\(m.path("finance/a.txt"))'", as: "pfalice")
         #expect(linked.status == 0, "\(linked.err)")
         #expect(m.label("public/a.txt") == "conf/fin")
-        #expect(MountEnv.sh("cat '\(m.path("public/a.txt"))'", as: "pfbob").status != 0, "the /public name stayed public")
+        #expect(MountEnv.sh("cat '\(m.path("public/a.txt"))'", as: "pfbob").status != 0,
+                "the /public name stayed public")
     }
 
     /// Folders are checked too: an exchange that would plant a folder is refused, and a folder moved with
@@ -107,10 +109,12 @@ struct AttackTests {
         let exchange = Self.script(m, "exchange.py")
         MountEnv.sh("mkdir '\(m.path("public/d"))' && echo bait > '\(m.path("public/d/f.txt"))'"
             + " && mkdir '\(m.path("finance/evil"))'", as: "pfbob")
-        let r = MountEnv.sh("/usr/bin/python3 '\(exchange)' '\(m.path("public/d"))' '\(m.path("finance/evil"))'", as: "pfbob")
+        let r = MountEnv.sh("/usr/bin/python3 '\(exchange)' '\(m.path("public/d"))' '\(m.path("finance/evil"))'",
+                            as: "pfbob")
         #expect(r.status != 0, "pfbob exchanged a folder into /finance")
         #expect(MountEnv.sh("test -e '\(m.path("finance/evil/f.txt"))'").status != 0)
-        MountEnv.sh("mkdir -p '\(m.path("public/q3/sub"))' && echo sums > '\(m.path("public/q3/sub/s.txt"))'", as: "pfalice")
+        MountEnv.sh("mkdir -p '\(m.path("public/q3/sub"))' && echo sums > '\(m.path("public/q3/sub/s.txt"))'",
+                    as: "pfalice")
         #expect(MountEnv.sh("mv '\(m.path("public/q3"))' '\(m.path("finance/q3"))'", as: "pfalice").status == 0)
         #expect(m.label("finance/q3/sub/s.txt") == "conf/fin")
         #expect(MountEnv.sh("cat '\(m.path("finance/q3/sub/s.txt"))'", as: "pfbob").status != 0)
@@ -121,7 +125,8 @@ struct AttackTests {
     @Test func attributesAndTimesNeedTheFilesRights() throws {
         let m = try MountedStore()
         let f = m.path("finance/x.txt")
-        MountEnv.sh("echo pay > '\(f)' && chmod 0666 '\(f)' && setfattr -n user.note -v 'salary review' '\(f)'", as: "pfalice")
+        MountEnv.sh("echo pay > '\(f)' && chmod 0666 '\(f)' && setfattr -n user.note -v 'salary review' '\(f)'",
+                    as: "pfalice")
         #expect(MountEnv.sh("getfattr -n user.note --only-values '\(f)'", as: "pfalice").out == "salary review")
         let read = MountEnv.sh("getfattr -n user.note --only-values '\(f)'", as: "pfbob")
         #expect(read.status != 0 && !read.out.contains("salary"), "pfbob read a protected file's attribute")
@@ -152,7 +157,8 @@ struct AttackTests {
         let src = m.dir + "/src", secret = m.dir + "/secret"
         MountEnv.sh("mkdir -p '\(secret)' && chmod 0700 '\(secret)' && for i in $(seq 40); do "
             + "echo TOPSECRET > '\(secret)/f'$i; done")
-        MountEnv.sh("mkdir -p '\(src)/d' && for i in $(seq 40); do echo public > '\(src)/d/f'$i; done && chown -R pfbob '\(src)'")
+        MountEnv.sh("mkdir -p '\(src)/d' && for i in $(seq 40); do echo public > '\(src)/d/f'$i; done"
+            + " && chown -R pfbob '\(src)'")
         let attacker = MountEnv.spawn("exec setpriv --reuid=pfbob --regid=users --init-groups -- "
             + "/usr/bin/python3 '\(swap)' '\(src)/d' '\(secret)' 30")
         defer { MountEnv.stop(attacker) }
@@ -186,6 +192,7 @@ enum CallerProbe {
         try? py.write(toFile: file, atomically: true, encoding: .utf8)
         chmod(file, 0o644)
         MountEnv.sh("mkdir -p '\(m.dir)/bob' && chown pfbob '\(m.dir)/bob'")
-        return MountEnv.sh("/usr/bin/python3 '\(file)' '\(m.path("public/s.txt"))' '\(victim)' '\(m.dir)/bob/req.json'", as: "pfbob")
+        return MountEnv.sh("/usr/bin/python3 '\(file)' '\(m.path("public/s.txt"))' '\(victim)' '\(m.dir)/bob/req.json'",
+                           as: "pfbob")
     }
 }
