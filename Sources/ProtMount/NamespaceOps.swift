@@ -117,8 +117,8 @@ extension Filesystem {
             // Moving into another folder is creating there: edit on that folder's label, as for a new file. An
             // exchange moves the other entry the other way, so it meets the first folder's rule too.
             if parent !== newParent {
-                if let e = folderRefusal(caller, into: to, from: from) { return reply(req, e) }
-                if flags & UInt32(RENAME_EXCHANGE) != 0, let e = folderRefusal(caller, into: from, from: to) {
+                if let e = folderRefusal(caller, .rename, into: to, from: from) { return reply(req, e) }
+                if flags & UInt32(RENAME_EXCHANGE) != 0, let e = folderRefusal(caller, .rename, into: from, from: to) {
                     return reply(req, e)
                 }
             }
@@ -155,7 +155,7 @@ extension Filesystem {
         }
         // A new name is a file coming to live in that folder: the folder's rule, as for a create or a move.
         guard let to = newEntryPath(newParent, newName) else { return reply(req, ENAMETOOLONG) }
-        if let e = folderRefusal(caller, into: to, from: path) { return reply(req, e) }
+        if let e = folderRefusal(caller, .create, into: to, from: path) { return reply(req, e) }
         guard linkat(AT_FDCWD, node.procPath, newParent.fd, newName, AT_SYMLINK_FOLLOW) == 0 else { return reply(req, errno) }
         record(caller.event(.create, .allowed, path: to, detail: "hard link to \(Self.text(path))"))
         // A file with several names carries the most sensitive of their folders' labels.
@@ -165,11 +165,11 @@ extension Filesystem {
 
     /// The refusal (logged) when the caller may not bring an entry into the folder of `into`: `edit` on that
     /// folder's label, judged without the `owner` grant, as for a new file. Nil when allowed.
-    func folderRefusal(_ caller: Caller, into: [UInt8], from: [UInt8]) -> Int32? {
+    func folderRefusal(_ caller: Caller, _ kind: EventKind, into: [UInt8], from: [UInt8]) -> Int32? {
         let target = store.policy.folderLabel(for: Self.text(into)).label
         let granted = store.policy.rights(of: caller.identity, label: target, fileOwner: nil)
         guard !granted.contains(.edit) else { return nil }
-        return deny(caller, .rename, path: from, label: target, needed: .edit, had: granted, newPath: into)
+        return deny(caller, kind, path: from, label: target, needed: .edit, had: granted, newPath: into)
     }
 
     /// Raises the entry `name` of `parent` to its folder's label, and when it is a folder, every file below it.
