@@ -88,7 +88,7 @@ extension Filesystem {
         // recipient list): a stored value there could never be read back, so none is stored.
         if name.hasPrefix("user.protfs.") { return reply(req, EPERM) }
         guard node.isRegular || node.isDirectory else { return reply(req, ENOTSUP) }
-        if let e = requireEdit(node, caller, .setxattr) { return reply(req, e) }
+        if let e = requireRight(node, caller, .setxattr, .edit) { return reply(req, e) }
         guard CFuse3.setxattr(node.procPath, name, value.baseAddress, value.count, flags) == 0 else { return reply(req, errno) }
         record(caller.event(.setxattr, .allowed, path: sharePath(node), detail: "set \(name)"))
         reply(req, 0)
@@ -100,14 +100,10 @@ extension Filesystem {
         if name == Self.labelXattr || name == Self.methodXattr { return reply(req, EPERM) }
         guard node.isRegular || node.isDirectory else { return reply(req, ENOTSUP) }
         let caller = Caller(req)
-        if let e = requireEdit(node, caller, .setxattr) { return reply(req, e) }
+        if let e = requireRight(node, caller, .setxattr, .edit) { return reply(req, e) }
         guard CFuse3.removexattr(node.procPath, name) == 0 else { return reply(req, errno) }
         record(caller.event(.setxattr, .allowed, path: sharePath(node), detail: "removed \(name)"))
         reply(req, 0)
-    }
-
-    private func requireEdit(_ node: Inode, _ caller: Caller, _ kind: EventKind) -> Int32? {
-        requireRight(node, caller, kind, .edit)
     }
 
     /// nil when allowed; otherwise the errno to return (after logging the refusal).

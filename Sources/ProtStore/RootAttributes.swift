@@ -35,10 +35,12 @@ public struct RootAttributes: Equatable, Sendable {
         var st = stat()
         guard lstat(root, &st) == 0 else { throw StoreError.io(root, String(cString: strerror(errno))) }
         guard (st.st_mode & S_IFMT) == S_IFDIR else { throw StoreError.io(root, "the store root is not a directory") }
-        if load(root: root) == nil {
+        var presented = load(root: root)
+        if presented == nil {
             let was = (st.st_mode & 0o077) == 0 && st.st_uid == 0 ? standard
                 : RootAttributes(mode: st.st_mode, uid: st.st_uid, gid: st.st_gid)
             try was.save(root: root)
+            presented = was
         }
         guard (st.st_mode & 0o7777) != 0o700 || st.st_uid != 0 || st.st_gid != 0 else { return nil }
         guard chown(root, 0, 0) == 0, chmod(root, 0o700) == 0 else {
@@ -47,6 +49,6 @@ public struct RootAttributes: Equatable, Sendable {
         }
         return "the store root \(root) was mode \(String(st.st_mode & 0o7777, radix: 8)) owned by uid \(st.st_uid): "
             + "local users could change containers behind the mount; it is now 0700 root (the mount presents "
-            + "mode \(String((load(root: root) ?? standard).mode, radix: 8)))"
+            + "mode \(String((presented ?? standard).mode, radix: 8)))"
     }
 }
