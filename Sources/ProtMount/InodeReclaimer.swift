@@ -22,9 +22,12 @@ final class InodeReclaimer: @unchecked Sendable {
         self.inodes = inodes
         var rl = rlimit()
         let limit = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl) == 0 ? Int(min(rl.rlim_cur, 1 << 30)) : 1024
-        high = max(64, limit / 2 - 128)
-        low = max(32, limit / 4 - 64)
+        // Marks are set on what is left after the descriptors already open (ledger, FUSE, store).
+        let free = limit - InheritedDescriptors.openCount()
+        high = max(64, free / 2 - 128)
+        low = max(32, free / 4 - 64)
         inodes.pressureMark = high
+        inodes.overfullMark = (high + free) / 2
         inodes.onPressure = { [wake] in wake.signal() }
         let t = Thread { [self] in nameThisThread("protfs-reclaim"); run() }
         t.start()
@@ -37,9 +40,9 @@ final class InodeReclaimer: @unchecked Sendable {
     }
 
     /// Called by a request that ran out of descriptors: reclaim now, give the kernel's forgets a moment.
-    func relieve() {
+    func relieve(ms: UInt32 = 20) {
         wake.signal()
-        usleep(20_000)
+        usleep(ms * 1000)
     }
 
     private func run() {

@@ -75,8 +75,17 @@ struct HostileTests {
     @Test func moreFilesThanDescriptors() throws {
         let m = try MountedStore()
         #expect(m.unmount().status == 0)
-        var r = MountEnv.sh("prlimit --nofile=1024:1024 '\(MountEnv.binary)' mount '\(m.store)' '\(m.mnt)' --passphrase-file '\(m.pw)'")
+        // Started holding 300 inherited descriptors (as a harness or a shell can): the daemon must close them, or
+        // they eat the descriptors inodes need (with 300 held, `ls -l` got EMFILE every run) and pin the
+        // caller's files open as root.
+        let marker = m.dir + "/inherited-marker"
+        let holder = "import os,sys\nfds=[os.open('\(marker)', os.O_RDONLY|os.O_CREAT) for i in range(300)]\n"
+            + "[os.set_inheritable(f, True) for f in fds]\nos.execvp('prlimit', sys.argv[1:])"
+        var r = MountEnv.sh("/usr/bin/python3 -c \"\(holder)\" prlimit --nofile=1024:1024 '\(MountEnv.binary)' mount "
+                            + "'\(m.store)' '\(m.mnt)' --passphrase-file '\(m.pw)'")
         #expect(r.status == 0, "\(r.err)")
+        r = MountEnv.sh("for p in $(pgrep -f 'protfs mount \(m.store) '); do ls -l /proc/$p/fd; done | grep -c inherited-marker")
+        #expect(r.out == "0\n", "the daemon kept \(r.out) inherited descriptors")
         r = MountEnv.sh("/usr/bin/python3 -c \"import os\nfor i in range(3000): open(os.path.join('\(m.path("general"))', 'f%d' % i), 'w').write(str(i))\"")
         #expect(r.status == 0, "creating 3000 files with 1024 descriptors: \(r.err)")
         r = MountEnv.sh("cd '\(m.path("general"))' && cat f* | wc -c && ls -l | wc -l")

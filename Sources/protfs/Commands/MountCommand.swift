@@ -27,8 +27,10 @@ struct MountCommand: ParsableCommand {
     @OptionGroup var credentials: CredentialOptions
 
     func run() throws {
+        let inherited = InheritedDescriptors.snapshot()
         // The daemon runs from /: every path it keeps must be absolute.
         let s = try credentials.unlock(Actor.absolute(store))
+        InheritedDescriptors.close(inherited)
         let logger: Logger
         if foreground {
             logger = Logger(label: "protfs") { StreamLogHandler.standardError(label: $0) }
