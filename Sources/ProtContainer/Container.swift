@@ -34,6 +34,10 @@ public final class Container: @unchecked Sendable {
 
     public var size: UInt64 { lock.reading { plaintextSize } }
     public var fields: HeaderFields { lock.reading { currentFields } }
+    /// +1 for each header rewrite: cheaper to compare than the fields, for handles judged on an older header.
+    public var headerGeneration: UInt64 { lock.reading { generation } }
+    /// The fields and the generation they belong to, read together.
+    public var headerSnapshot: (fields: HeaderFields, generation: UInt64) { lock.reading { (currentFields, generation) } }
 
     /// Writes a new empty container into `fd` (which must be empty) with a fresh content key wrapped under `kek`.
     public static func create(fd: Int32, fields: HeaderFields, kek: SecureBytes) throws -> Container {

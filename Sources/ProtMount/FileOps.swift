@@ -95,10 +95,11 @@ extension Filesystem {
         let file = OpenFile(fd: made.fd, container: made.container)
         inodes.withLock { file.handles = 1; node.open = file }
         // The creator's rights, now that the file exists with the caller as owner.
-        let rights = store.rights(of: caller.identity, header: made.container.fields)
+        let (fields, generation) = made.container.headerSnapshot
+        let rights = store.rights(of: caller.identity, header: fields)
         let (_, canRead, _) = Self.needed(flags: fi.pointee.flags)
-        let h = Handle(inode: node, file: file, rights: rights, canRead: canRead && rights.contains(.view), canWrite: true,
-                       caller: caller, path: made.path, scanner: ContentScanner(detectors))
+        let h = Handle(inode: node, file: file, rights: rights, judgedOn: generation, canRead: canRead && rights.contains(.view),
+                       canWrite: true, caller: caller, path: made.path, scanner: ContentScanner(detectors))
         fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
         fi.pointee.keep_cache = 1
         var e = fuse_entry_param()
@@ -139,11 +140,12 @@ extension Filesystem {
             return reply(req, integrityFailure(caller, path: path, label: nil, error))
         }
         guard finishRow(pending) else { releaseFile(node); return reply(req, EIO) }
-        if file.container.fields != early {
-            switch judgeOpen(caller, path, file.container.fields, needed: needed, canWrite: canWrite) {
+        let (now, generation) = file.container.headerSnapshot
+        if now != early {
+            switch judgeOpen(caller, path, now, needed: needed, canWrite: canWrite) {
             case .success(let r):
                 rights = r
-                guard record(Self.openRow(caller, path, file.container.fields, canWrite: canWrite)) else {
+                guard record(Self.openRow(caller, path, now, canWrite: canWrite)) else {
                     releaseFile(node); return reply(req, EIO)
                 }
             case .failure(let e): releaseFile(node); return reply(req, e.code)
@@ -156,7 +158,8 @@ extension Filesystem {
             }
         }
         let scan = canWrite && (truncated || file.container.size == 0) ? ContentScanner(detectors) : nil
-        let h = Handle(inode: node, file: file, rights: rights, canRead: canRead, canWrite: canWrite, caller: caller, path: path, scanner: scan)
+        let h = Handle(inode: node, file: file, rights: rights, judgedOn: generation, canRead: canRead, canWrite: canWrite,
+                       caller: caller, path: path, scanner: scan)
         fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
         fi.pointee.keep_cache = 1
         // A close settles labels of what was written; a handle that cannot write has nothing to settle, so
@@ -228,6 +231,7 @@ extension Filesystem {
     func read(_ req: fuse_req_t?, _ size: Int, _ off: Int, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         let h = Self.handle(fi.pointee.fh)
         guard h.canRead else { return reply(req, EBADF) }
+        guard stillHolds(h, .view, op: "read") else { return reply(req, EACCES) }
         // The kernel asks for its readahead window (128 KiB and more) even from a small file: a buffer that size
         // per read would be mapped and faulted in each time.
         let size = min(size, Int(clamping: h.file.container.size > UInt64(off) ? h.file.container.size - UInt64(off) : 0))
@@ -244,6 +248,7 @@ extension Filesystem {
     func write(_ req: fuse_req_t?, _ buf: UnsafeRawBufferPointer, _ off: Int, _ fi: UnsafeMutablePointer<fuse_file_info>) {
         let h = Self.handle(fi.pointee.fh)
         guard h.canWrite else { return reply(req, EBADF) }
+        guard stillHolds(h, .edit, op: "write") else { return reply(req, EACCES) }
         // A large write is scanned by the detectors on another thread while the container seals and writes it.
         var scanned: DispatchSemaphore?
         if buf.count >= Self.backgroundScanBytes && h.isScanning {

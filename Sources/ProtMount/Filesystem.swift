@@ -23,6 +23,9 @@ final class Filesystem: @unchecked Sendable {
     let detectors: DetectorSet
     /// Set once the session exists; asked for help when descriptors run out.
     var reclaimer: InodeReclaimer?
+    /// Set once the session exists: for cache invalidations (`dropCachedContent`).
+    var session: OpaquePointer?
+    let notifications = DispatchQueue(label: "protfs-notify")
     let ledgerMode: LedgerMode
     let headers = HeaderCache()
     /// The mode and owner users see on the mount's root; the store's own root stays 0700 root (RootAttributes).
@@ -253,7 +256,7 @@ final class Filesystem: @unchecked Sendable {
             if !needed.isEmpty {
                 let caller = Caller(req)
                 let label: String?, rights: Rights
-                if let h = handle, needed == [.edit], h.canWrite { rights = h.rights; label = h.file.container.fields.labelId }
+                if let h = handle, needed == [.edit], h.canWrite { rights = currentRights(h); label = h.file.container.fields.labelId }
                 else {
                     do {
                         guard let f = try header(of: node) else { return reply(req, EIO) }

@@ -27,12 +27,13 @@ extension Filesystem {
         let decision = store.policy.classify(path: Self.text(path), detectorCounts: counts ?? [:], existing: current)
         guard decision.label != current else { return }
         let why = decision.fired.filter { $0.label == decision.label }.map { "\($0.detector) x\($0.count)" }.joined(separator: ", ")
-        relabel(h.file, to: decision.label, method: .auto, caller: h.caller, path: path, detail: "auto: \(why.isEmpty ? "folder rule" : why)")
+        relabel(h.file, h.inode, to: decision.label, method: .auto, caller: h.caller, path: path, detail: "auto: \(why.isEmpty ? "folder rule" : why)")
     }
 
-    /// Rewraps the content key under another label and logs the change.
+    /// Rewraps the content key under another label and logs the change; the kernel's cached pages of the file
+    /// are dropped, so handles opened before are judged again under the new label.
     @discardableResult
-    func relabel(_ file: OpenFile, to label: String, method: LabelingMethod, caller: Caller, path: [UInt8], detail: String) -> Int32 {
+    func relabel(_ file: OpenFile, _ node: Inode, to label: String, method: LabelingMethod, caller: Caller, path: [UInt8], detail: String) -> Int32 {
         let c = file.container
         let previous = c.fields.labelId
         do {
@@ -50,6 +51,7 @@ extension Filesystem {
             return EIO
         }
         record(caller.event(.relabel, .allowed, path: path, label: label, previousLabel: previous, detail: detail))
+        dropCachedContent(node.ino)
         return 0
     }
 
@@ -74,7 +76,7 @@ extension Filesystem {
                 }
                 if f.labelId == label { return 0 }
                 let detail = justification.map { "manual; justification: \($0)" } ?? "manual"
-                return relabel(file, to: label, method: .manual, caller: caller, path: path, detail: detail)
+                return relabel(file, node, to: label, method: .manual, caller: caller, path: path, detail: detail)
             }
         } catch { return integrityFailure(caller, path: path, label: nil, error) }
     }
@@ -87,7 +89,7 @@ extension Filesystem {
         _ = try? withOpenFile(node) { file in
             let current = file.container.fields.labelId
             if store.policy.rank(folder) > store.policy.rank(current) {
-                relabel(file, to: folder, method: .folder, caller: caller, path: path, detail: "moved into a more sensitive folder")
+                relabel(file, node, to: folder, method: .folder, caller: caller, path: path, detail: "moved into a more sensitive folder")
             }
         }
     }

@@ -70,6 +70,7 @@ public enum MountSession {
         mounted = fs
         let reclaimer = InodeReclaimer(session: se, inodes: fs.inodes)
         fs.reclaimer = reclaimer
+        fs.session = se
         try ledger.append(LedgerEvent(kind: .mount, outcome: .allowed, uid: Int64(getuid()), user: userName(uid: getuid()),
                                       gid: Int64(getgid()), pid: Int64(getpid()), process: "protfs",
                                       path: Array(options.mountpoint.utf8), detail: "policy '\(store.policy.name)'"))

@@ -15,16 +15,19 @@ final class OpenFile: @unchecked Sendable {
 }
 
 /// One open() of a file: the rights granted at open are bound here, because writes that arrive through the
-/// kernel's writeback path carry no caller.
+/// kernel's writeback path carry no caller. They are judged again when the header changes (`stillHolds`).
 final class Handle: @unchecked Sendable {
     let inode: Inode
     let file: OpenFile
-    let rights: Rights
     let canRead: Bool
     let canWrite: Bool
     let caller: Caller
     let path: [UInt8]
     private let lock = PthreadMutex()
+    /// Guarded by `lock`: the rights as last judged and the header generation they were judged on.
+    private var judged: (generation: UInt64, rights: Rights)
+    /// Guarded by `lock`: the rights whose loss was logged (one row per handle, however often it retries).
+    private var lossLogged: Rights = []
     private(set) var bytesRead: Int64 = 0
     private(set) var bytesWritten: Int64 = 0
     /// Streams what is written, in order, to the detectors; when writes are not a single sequential pass
@@ -32,10 +35,27 @@ final class Handle: @unchecked Sendable {
     private(set) var scanner: ContentScanner?
     private var scanEnd: UInt64 = 0
 
-    init(inode: Inode, file: OpenFile, rights: Rights, canRead: Bool, canWrite: Bool, caller: Caller, path: [UInt8],
-         scanner: ContentScanner?) {
-        self.inode = inode; self.file = file; self.rights = rights; self.canRead = canRead; self.canWrite = canWrite
+    init(inode: Inode, file: OpenFile, rights: Rights, judgedOn generation: UInt64, canRead: Bool, canWrite: Bool,
+         caller: Caller, path: [UInt8], scanner: ContentScanner?) {
+        self.inode = inode; self.file = file; self.canRead = canRead; self.canWrite = canWrite
         self.caller = caller; self.path = path; self.scanner = scanner
+        judged = (generation, rights)
+    }
+
+    /// The rights judged on header `generation`, or nil when they were judged on another one.
+    func rights(judgedOn generation: UInt64) -> Rights? {
+        lock.locked { judged.generation == generation ? judged.rights : nil }
+    }
+
+    func rejudged(_ rights: Rights, on generation: UInt64) { lock.locked { judged = (generation, rights) } }
+
+    /// True the first time the loss of `right` is reported on this handle.
+    func firstLoss(of right: Rights) -> Bool {
+        lock.locked {
+            guard !lossLogged.isSuperset(of: right) else { return false }
+            lossLogged.formUnion(right)
+            return true
+        }
     }
 
     func didRead(_ n: Int) { lock.locked { bytesRead += Int64(n) } }

@@ -172,6 +172,36 @@ struct AttackTests {
         let leaked = MountEnv.sh("grep -rl TOPSECRET '\(m.path("public"))'")
         #expect(leaked.out.isEmpty, "root-only content was imported: \(leaked.out.prefix(200))")
     }
+
+    /// A reader holding a public file open while its owner writes a card number into it (raised to conf/fin):
+    /// reads on the old handle stop, from the kernel's cache too, and the first refusal is logged once.
+    @Test func handlesOpenedBeforeARaiseStopReading() throws {
+        let m = try MountedStore()
+        let reader = Self.script(m, "held_reader.py")
+        let sync = m.dir + "/sync"
+        MountEnv.sh("mkdir -m 0777 '\(sync)'")
+        let file = m.path("public/memo.txt")
+        #expect(MountEnv.sh("echo hello > '\(file)'", as: "pfalice").status == 0)
+        let pid = MountEnv.spawn("exec /usr/bin/setpriv --reuid=pfbob --regid=$(id -g pfbob) --init-groups -- "
+                                 + "/usr/bin/python3 '\(reader)' '\(file)' '\(sync)'")
+        defer { MountEnv.stop(pid) }
+        func waitFor(_ name: String) -> String? {
+            for _ in 0..<200 {
+                if let text = try? String(contentsOfFile: sync + "/" + name, encoding: .utf8) { return text }
+                usleep(50_000)
+            }
+            return nil
+        }
+        #expect(waitFor("opened") == "hello\n")
+        #expect(MountEnv.sh("echo 'pay 4111 1111 1111 1111' >> '\(file)'", as: "pfalice").status == 0)
+        #expect(m.label("public/memo.txt") == "conf/fin")
+        MountEnv.sh("touch '\(sync)/raised'")
+        let result = waitFor("result") ?? "no result"
+        #expect(result == "error:Permission denied", "pfbob read after the raise: \(result)")
+        #expect(MountEnv.sh("cat '\(file)'", as: "pfbob").status != 0)
+        let refusals = m.ledger("--event deny").filter { ($0["detail"] as? String)?.contains("handle opened before") == true }
+        #expect(refusals.count == 1, "\(refusals)")
+    }
 }
 
 /// Hands the daemon a share request whose output descriptor is an O_PATH descriptor of `victim`.
