@@ -46,4 +46,17 @@ static inline int protfs_start_writeback(int fd, long offset, long nbytes) {
 #include <unistd.h>
 static inline int protfs_pidfd_open(int pid, unsigned int flags) { return (int)syscall(SYS_pidfd_open, pid, flags); }
 static inline int protfs_pidfd_getfd(int pidfd, int fd) { return (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0); }
+
+// Drops one capability from the calling thread's effective and permitted sets (threads created after it
+// inherit the smaller sets). Returns 0, or -1 with errno set.
+#include <linux/capability.h>
+static inline int protfs_drop_capability(int cap) {
+    struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &hdr, data) != 0) return -1;
+    data[cap / 32].effective &= ~(1u << (cap % 32));
+    data[cap / 32].permitted &= ~(1u << (cap % 32));
+    data[cap / 32].inheritable &= ~(1u << (cap % 32));
+    return (int)syscall(SYS_capset, &hdr, data);
+}
 #endif

@@ -9,12 +9,14 @@ public typealias LabelKeyLookup = (_ label: String, _ version: UInt32) throws ->
 public final class Container: @unchecked Sendable {
     public let fd: Int32
     /// Guarded by `lock`: a relabel replaces it while other threads read.
-    private var currentFields: HeaderFields
+    private(set) var currentFields: HeaderFields
     public let fileId: [UInt8]
     var plaintextSize: UInt64
     private var generation: UInt64
     private var activeSlot: Int
     private var headerMAC: [UInt8]
+    /// The content key as wrapped in the active slot: a header rewrite that keeps the label (a new hole) reuses it.
+    private(set) var wrappedKey: [UInt8]
     let fileKey: SecureBytes
     let blockKey: SecureBytes
     private let macKey: SecureBytes
@@ -25,9 +27,9 @@ public final class Container: @unchecked Sendable {
     static let batchBlocks = 32
 
     init(fd: Int32, fields: HeaderFields, size: UInt64, generation: UInt64, activeSlot: Int, headerMAC: [UInt8],
-                 fileKey: SecureBytes) throws {
+         wrappedKey: [UInt8], fileKey: SecureBytes) throws {
         self.fd = fd; self.currentFields = fields; self.fileId = fields.fileId; self.plaintextSize = size; self.generation = generation
-        self.activeSlot = activeSlot; self.headerMAC = headerMAC; self.fileKey = fileKey
+        self.activeSlot = activeSlot; self.headerMAC = headerMAC; self.wrappedKey = wrappedKey; self.fileKey = fileKey
         blockKey = try FileKeys.blockKey(fileKey, fileId: fields.fileId)
         macKey = try FileKeys.macKey(fileKey, fileId: fields.fileId)
     }
@@ -45,7 +47,8 @@ public final class Container: @unchecked Sendable {
         let fileKey = try SecureBytes.random(count: 32)
         let wrapped = try wrap(fileKey, fields: fields, kek: kek)
         let (image, mac) = try Self.slotImage(fields: fields, wrappedKey: wrapped, generation: 1, fileKey: fileKey)
-        let c = try Container(fd: fd, fields: fields, size: 0, generation: 1, activeSlot: 0, headerMAC: mac, fileKey: fileKey)
+        let c = try Container(fd: fd, fields: fields, size: 0, generation: 1, activeSlot: 0, headerMAC: mac,
+                              wrappedKey: wrapped, fileKey: fileKey)
         var region = image + [UInt8](repeating: 0, count: Layout.slotSize)
         region += try c.sealBlock(index: 0, plaintext: [], final: true)
         try region.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: 0) }
@@ -92,7 +95,8 @@ public final class Container: @unchecked Sendable {
         let finalIndex = Layout.blockCount(plaintextSize: size) - 1
         for cand in candidates {
             let c = try Container(fd: fd, fields: cand.slot.fields, size: size, generation: cand.slot.generation,
-                                  activeSlot: cand.index, headerMAC: cand.slot.mac, fileKey: cand.fileKey)
+                                  activeSlot: cand.index, headerMAC: cand.slot.mac, wrappedKey: cand.slot.wrappedKey,
+                                  fileKey: cand.fileKey)
             if (try? c.readBlock(finalIndex)) != nil { return (c, problems) }
         }
         throw ContainerError.tailMismatch(finalIndex)
@@ -169,7 +173,9 @@ public final class Container: @unchecked Sendable {
                     let plainLen = sealedLen - AESGCM.overhead
                     let from = max(offset, blockStart), to = min(end, blockStart + UInt64(plainLen))
                     let dst = UnsafeMutableRawBufferPointer(rebasing: buffer[Int(from - offset)..<Int(to - offset)])
-                    if from == blockStart && to == blockStart + UInt64(plainLen) {
+                    if isUnwritten(idx, sealed) {
+                        dst.initializeMemory(as: UInt8.self, repeating: 0)
+                    } else if from == blockStart && to == blockStart + UInt64(plainLen) {
                         try openBlock(idx, sealed: sealed, into: dst)
                     } else {
                         try scratch.withUnsafeMutableBytes { s in
@@ -214,9 +220,28 @@ public final class Container: @unchecked Sendable {
             guard try FileIO.preadFull(fd, s, at: Layout.blockOffset(index)) == len else { throw ContainerError.corruptBlock(index) }
         }
         var plain = [UInt8](repeating: 0, count: len - AESGCM.overhead)
-        try sealed.withUnsafeBytes { s in try plain.withUnsafeMutableBytes { try openBlock(index, sealed: s, into: $0) } }
+        try sealed.withUnsafeBytes { s in
+            if isUnwritten(index, s) { return }
+            try plain.withUnsafeMutableBytes { try openBlock(index, sealed: s, into: $0) }
+        }
         return plain
     }
+
+    /// A block in one of the header's hole ranges whose sealed bytes are all zero: never written, reads as
+    /// zeros. The final block is always written (it binds the header), so it never counts as a hole.
+    func isUnwritten(_ index: UInt64, _ sealed: UnsafeRawBufferPointer) -> Bool {
+        let holes = currentFields.holes
+        guard !holes.isEmpty, index != finalIndex, holes.contains(where: { $0.contains(index) }) else { return false }
+        return Self.isAllZero(sealed)
+    }
+
+    /// memcmp against a zero block: a byte loop made fsck of a 1 GiB hole take 20 s in a debug build.
+    static func isAllZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress, bytes.count <= zeroBlock.count else { return bytes.allSatisfy { $0 == 0 } }
+        return zeroBlock.withUnsafeBytes { memcmp(base, $0.baseAddress!, bytes.count) } == 0
+    }
+
+    private static let zeroBlock = [UInt8](repeating: 0, count: Layout.sealedBlockSize)
 
     func sealBlock(index: UInt64, plaintext: [UInt8], final: Bool) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: plaintext.count + AESGCM.overhead)
@@ -239,7 +264,8 @@ public final class Container: @unchecked Sendable {
     static func slotImage(fields: HeaderFields, wrappedKey: [UInt8], generation: UInt64, fileKey: SecureBytes) throws -> ([UInt8], [UInt8]) {
         let body = HeaderSlot.encodeBody(fields, wrappedKey: wrappedKey)
         guard body.count <= HeaderSlot.maxBody, fields.grants.count <= 255 else { throw ContainerError.headerFull }
-        let signed = HeaderSlot.signedBytes(body: body, generation: generation)
+        let flags = fields.holes.isEmpty ? 0 : HeaderSlot.holesFlag
+        let signed = HeaderSlot.signedBytes(body: body, generation: generation, flags: flags)
         let mac = try Digest.hmacSHA256(key: try FileKeys.macKey(fileKey, fileId: fields.fileId), data: signed)
         return (HeaderSlot.image(signed: signed, mac: mac), mac)
     }
@@ -250,24 +276,31 @@ public final class Container: @unchecked Sendable {
     public func rewriteHeader(_ newFields: HeaderFields, kek: SecureBytes) throws {
         try lock.writing {
             precondition(newFields.fileId == fileId, "a header rewrite keeps the file id")
-            let finalPlain = try readBlock(finalIndex)
+            // Holes are the container's own business: a caller's fields never add or drop one.
+            var fields = newFields
+            fields.holes = currentFields.holes
             // A relabel is metadata: the content's times stay what they were (ctime records the change).
             var before = stat()
             let haveTimes = fstat(fd, &before) == 0
             defer { if haveTimes { let ts = [before.st_atim, before.st_mtim]; futimens(fd, ts) } }
-            let wrapped = try Self.wrap(fileKey, fields: newFields, kek: kek)
-            let (image, mac) = try Self.slotImage(fields: newFields, wrappedKey: wrapped, generation: generation + 1, fileKey: fileKey)
-            let slot = 1 - activeSlot
-            try image.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Int64(slot * Layout.slotSize)) }
-            guard fdatasync(fd) == 0 else { throw ContainerError.io("fdatasync", errno) }
-            let oldMAC = headerMAC
-            headerMAC = mac
-            do {
-                let sealed = try sealBlock(index: finalIndex, plaintext: finalPlain, final: true)
-                try sealed.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(finalIndex)) }
-            } catch { headerMAC = oldMAC; throw error }
-            currentFields = newFields; generation += 1; activeSlot = slot
+            try rewriteHeaderLocked(fields, wrappedKey: try Self.wrap(fileKey, fields: fields, kek: kek))
         }
+    }
+
+    /// `rewriteHeader` under the writer lock, with the content key already wrapped.
+    func rewriteHeaderLocked(_ newFields: HeaderFields, wrappedKey wrapped: [UInt8]) throws {
+        let finalPlain = try readBlock(finalIndex)
+        let (image, mac) = try Self.slotImage(fields: newFields, wrappedKey: wrapped, generation: generation + 1, fileKey: fileKey)
+        let slot = 1 - activeSlot
+        try image.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Int64(slot * Layout.slotSize)) }
+        guard fdatasync(fd) == 0 else { throw ContainerError.io("fdatasync", errno) }
+        let oldMAC = headerMAC
+        headerMAC = mac
+        do {
+            let sealed = try sealBlock(index: finalIndex, plaintext: finalPlain, final: true)
+            try sealed.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(finalIndex)) }
+        } catch { headerMAC = oldMAC; throw error }
+        currentFields = newFields; generation += 1; activeSlot = slot; wrappedKey = wrapped
     }
 
     public func sync() throws {

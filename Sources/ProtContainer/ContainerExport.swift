@@ -1,12 +1,18 @@
 import Glibc
 import ProtCrypto
 
+// lseek whences glibc declares only under _GNU_SOURCE.
+private let seekData: Int32 = 3
+private let seekHole: Int32 = 4
+
 /// What sharing needs from an open container, without the content key ever leaving this module unsealed:
 /// a consistent copy of the ciphertext, the content key wrapped for someone else, and MACs under a key
 /// derived from it (a portable copy's trailer is authenticated that way).
 extension Container {
     /// Copies the container as it is now (header slots and every sealed block) to `out`, from its offset 0.
-    /// Writers wait meanwhile, so the copy is one consistent version. Returns the bytes written.
+    /// Writers wait meanwhile, so the copy is one consistent version. Returns the bytes written. Holes of the
+    /// backing file are skipped (SEEK_DATA), so a sparse container gives a sparse copy: a share of a 50 GiB
+    /// truncated file must not write 50 GiB.
     @discardableResult
     public func exportImage(to out: Int32) throws -> UInt64 {
         try lock.reading {
@@ -14,14 +20,23 @@ extension Container {
             var buf = [UInt8](repeating: 0, count: 1 << 20)
             var off: UInt64 = 0
             while off < total {
-                let n = Int(min(UInt64(buf.count), total - off))
-                try buf.withUnsafeMutableBytes { b in
-                    let part = UnsafeMutableRawBufferPointer(rebasing: b[0..<n])
-                    guard try FileIO.preadFull(fd, part, at: Int64(off)) == n else { throw ContainerError.invalidLength(off) }
-                    try FileIO.pwriteFull(out, UnsafeRawBufferPointer(part), at: Int64(off))
+                let data = lseek(fd, off_t(off), seekData)
+                if data < 0 { if errno == ENXIO { break } else { throw ContainerError.io("lseek", errno) } }
+                let holeAt = lseek(fd, data, seekHole)
+                off = UInt64(data)
+                let end = min(total, holeAt > data ? UInt64(holeAt) : total)
+                while off < end {
+                    let n = Int(min(UInt64(buf.count), end - off))
+                    try buf.withUnsafeMutableBytes { b in
+                        let part = UnsafeMutableRawBufferPointer(rebasing: b[0..<n])
+                        guard try FileIO.preadFull(fd, part, at: Int64(off)) == n else { throw ContainerError.invalidLength(off) }
+                        try FileIO.pwriteFull(out, UnsafeRawBufferPointer(part), at: Int64(off))
+                    }
+                    off += UInt64(n)
                 }
-                off += UInt64(n)
             }
+            var st = stat()
+            if fstat(out, &st) == 0, UInt64(st.st_size) < total { try FileIO.truncate(out, total) }
             return total
         }
     }

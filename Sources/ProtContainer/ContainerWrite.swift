@@ -16,15 +16,18 @@ extension Container {
         try data.withUnsafeBytes { try write($0, at: offset) }
     }
 
-    /// Sets the plaintext size; growing fills with zeros, shrinking reseals the new final block.
+    /// Gaps of at least this many whole blocks past the end become a hole (one header rewrite, nothing
+    /// written); shorter ones are written as sealed zeros, which costs less than the rewrite's fdatasync.
+    static let holeMinBlocks: UInt64 = 16
+
+    /// Sets the plaintext size; growing writes only the new final block (the blocks before it become a hole),
+    /// shrinking reseals the new final block. `truncate -s 1G` wrote 1 GiB of sealed zeros in 1.5 s before.
     public func truncate(to newSize: UInt64) throws {
         try lock.writing {
             if newSize > plaintextSize {
-                let zeros = [UInt8](repeating: 0, count: Container.batchBlocks * Layout.blockSize)
-                while plaintextSize < newSize {
-                    let n = Int(min(UInt64(zeros.count), newSize - plaintextSize))
-                    try zeros.withUnsafeBytes { try writeLocked(UnsafeRawBufferPointer(rebasing: $0[0..<n]), at: plaintextSize) }
-                }
+                let from = max(plaintextSize, (newSize - 1) / UInt64(Layout.blockSize) * UInt64(Layout.blockSize))
+                let zeros = [UInt8](repeating: 0, count: Int(newSize - from))
+                try zeros.withUnsafeBytes { try writeLocked($0, at: from) }
             } else if newSize < plaintextSize {
                 let B = UInt64(Layout.blockSize)
                 let newFinal = newSize == 0 ? 0 : (newSize - 1) / B
@@ -33,8 +36,35 @@ extension Container {
                 let sealed = try sealBlock(index: newFinal, plaintext: kept, final: true)
                 try sealed.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(newFinal)) }
                 try FileIO.truncate(fd, Layout.ciphertextSize(plaintextSize: newSize))
+                try trimHolesLocked()
             }
         }
+    }
+
+    /// Lists a new hole in the header (before anything is written past it). With the list full, the last range
+    /// grows over the written blocks up to the new one: those still authenticate, but an all-zero block there
+    /// would read as zeros (docs/FORMAT.md). False when the header has no room (the gap is then written).
+    private func addHoleLocked(_ hole: BlockRange) throws -> Bool {
+        var f = currentFields
+        if f.holes.count == HeaderSlot.maxHoleRanges, let last = f.holes.popLast() {
+            f.holes.append(BlockRange(first: last.first, count: hole.end - last.first))
+        } else {
+            f.holes.append(hole)
+        }
+        do { try rewriteHeaderLocked(f, wrappedKey: wrappedKey) } catch ContainerError.headerFull { return false }
+        return true
+    }
+
+    /// Drops the parts of hole ranges at or past the final block (after a shrink or an undone extension): a
+    /// block written there later must authenticate like any other.
+    func trimHolesLocked() throws {
+        let before = currentFields
+        guard !before.holes.isEmpty else { return }
+        var f = before
+        f.holes = before.holes.compactMap { h in
+            h.first < finalIndex ? BlockRange(first: h.first, count: min(h.end, finalIndex) - h.first) : nil
+        }
+        if f.holes != before.holes { try rewriteHeaderLocked(f, wrappedKey: wrappedKey) }
     }
 
     private func writeLocked(_ data: UnsafeRawBufferPointer, at offset: UInt64) throws {
@@ -44,7 +74,14 @@ extension Container {
         let newSize = max(oldSize, end)
         let oldFinal = finalIndex
         let newFinal = Layout.blockCount(plaintextSize: newSize) - 1
-        let first = newSize > oldSize ? min(offset / B, oldFinal) : offset / B
+        // Enough whole blocks between the old final block and the first one written are left unwritten: the
+        // header lists them first, then the old final block is resealed (zero-filled) as an ordinary one.
+        var hole: BlockRange?
+        if offset > oldSize, offset / B >= oldFinal + 1 + Self.holeMinBlocks {
+            let gap = BlockRange(first: oldFinal + 1, count: offset / B - oldFinal - 1)
+            if try addHoleLocked(gap) { hole = gap }
+        }
+        let first = hole?.end ?? (newSize > oldSize ? min(offset / B, oldFinal) : offset / B)
         let last = newSize > oldSize ? newFinal : (end - 1) / B
         // A growing write reseals the old final block as an ordinary one: keep its sealed bytes, so a write
         // that fails half-way (ENOSPC) can put the container back as it was instead of leaving no final block.
@@ -62,6 +99,13 @@ extension Container {
         var inFlight: BatchWrite?
         var writeError: Error?
         do {
+            if hole != nil {
+                var padded = try readBlock(oldFinal)
+                padded += [UInt8](repeating: 0, count: Layout.blockSize - padded.count)
+                let sealed = try sealBlock(index: oldFinal, plaintext: padded, final: false)
+                do { try sealed.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(oldFinal)) } }
+                catch { writeError = error; throw error }
+            }
             var batchStart = first
             while batchStart <= last {
                 let batchEnd = min(last, batchStart + UInt64(Container.batchBlocks) - 1)
@@ -89,6 +133,7 @@ extension Container {
                 // Keep the in-memory size honest about what reached the disk.
                 plaintextSize = p
             }
+            if hole != nil { try? trimHolesLocked() }
             throw writeError
         }
         // Old blocks are read with the old geometry until every batch is written.

@@ -22,6 +22,17 @@ public struct Grant: Equatable, Sendable {
     }
 }
 
+/// Blocks `first ..< first + count` of a container that were never written (a sparse extension): an all-zero
+/// sealed block there reads as zeros. Listed in the authenticated header, so a block zeroed anywhere else is
+/// still an integrity failure (docs/FORMAT.md, "Holes").
+public struct BlockRange: Equatable, Sendable {
+    public var first: UInt64
+    public var count: UInt64
+    public init(first: UInt64, count: UInt64) { self.first = first; self.count = count }
+    public var end: UInt64 { first + count }
+    public func contains(_ index: UInt64) -> Bool { index >= first && index < end }
+}
+
 /// Everything in a header except the content key itself. Wrapped-key bytes travel separately.
 public struct HeaderFields: Equatable, Sendable {
     public var fileId: [UInt8]
@@ -34,11 +45,14 @@ public struct HeaderFields: Equatable, Sendable {
     /// Content expiry, unix time in nanoseconds; nil for none.
     public var expiry: Int64?
     public var grants: [Grant]
+    /// Never-written block ranges, sorted and disjoint (at most `HeaderSlot.maxHoleRanges`).
+    public var holes: [BlockRange]
 
     public init(fileId: [UInt8], labelId: String, labelKeyVersion: UInt32, ownerUid: UInt32, labeledAt: Int64,
-                method: LabelingMethod, expiry: Int64? = nil, grants: [Grant] = []) {
+                method: LabelingMethod, expiry: Int64? = nil, grants: [Grant] = [], holes: [BlockRange] = []) {
         self.fileId = fileId; self.labelId = labelId; self.labelKeyVersion = labelKeyVersion; self.ownerUid = ownerUid
         self.labeledAt = labeledAt; self.method = method; self.expiry = expiry; self.grants = grants
+        self.holes = holes
     }
 }
 
@@ -52,6 +66,10 @@ struct HeaderSlot {
     static let prefixSize = 24      // magic, version, flags, generation, body length
     static let macSize = 32
     static let maxBody = Layout.slotSize - prefixSize - macSize
+    /// Flag bit 0: the body ends with a hole list. A reader of a file without holes sees flags 0, as before.
+    static let holesFlag: UInt16 = 1
+    /// 64 ranges are 1 KiB of the 4 KiB slot; a file extended past its end more often has ranges merged.
+    static let maxHoleRanges = 64
 
     static func encodeBody(_ f: HeaderFields, wrappedKey: [UInt8]) -> [UInt8] {
         var w = ByteWriter()
@@ -72,15 +90,19 @@ struct HeaderSlot {
             w.raw(g.shareId)
             w.mediumBytes(g.recipientWrappedKey)
         }
+        if !f.holes.isEmpty {
+            w.u16(UInt16(f.holes.count))
+            for h in f.holes { w.u64(h.first); w.u64(h.count) }
+        }
         return w.bytes
     }
 
     /// The signed part (prefix + body) and the full slot image; the MAC is computed by the caller.
-    static func signedBytes(body: [UInt8], generation: UInt64) -> [UInt8] {
+    static func signedBytes(body: [UInt8], generation: UInt64, flags: UInt16) -> [UInt8] {
         var w = ByteWriter()
         w.raw(Layout.magic)
         w.u16(Layout.version)
-        w.u16(0)
+        w.u16(flags)
         w.u64(generation)
         w.u32(UInt32(body.count))
         w.raw(body)
@@ -105,7 +127,8 @@ struct HeaderSlot {
             if version > Layout.version { throw ContainerError.unsupportedVersion(version) }
             throw ContainerError.corruptHeader("version \(version)")
         }
-        guard try r.u16("flags") == 0 else { throw ContainerError.corruptHeader("unknown flags") }
+        let flags = try r.u16("flags")
+        guard flags & ~holesFlag == 0 else { throw ContainerError.corruptHeader("unknown flags") }
         let generation = try r.u64("generation")
         let bodyLength = Int(try r.u32("body length"))
         guard bodyLength <= maxBody else { throw ContainerError.corruptHeader("body length \(bodyLength)") }
@@ -138,11 +161,30 @@ struct HeaderSlot {
             let rw = try b.mediumBytes("grant key")
             grants.append(Grant(identity: who, rights: rights, expiry: gexp == 0 ? nil : gexp, shareId: share, recipientWrappedKey: rw))
         }
+        let holes = flags & holesFlag != 0 ? try parseHoles(&b) : []
         guard b.remaining == 0 else { throw ContainerError.corruptHeader("trailing bytes in body") }
         let fields = HeaderFields(fileId: fileId, labelId: label, labelKeyVersion: keyVersion, ownerUid: owner,
-                                  labeledAt: labeledAt, method: method, expiry: expiry == 0 ? nil : expiry, grants: grants)
+                                  labeledAt: labeledAt, method: method, expiry: expiry == 0 ? nil : expiry, grants: grants,
+                                  holes: holes)
         return (HeaderSlot(fields: fields, wrappedKey: wrapped, generation: generation, mac: mac),
                 Array(slot[0..<(bodyStart + bodyLength)]))
+    }
+}
+
+extension HeaderSlot {
+    /// The hole list: 1 to 64 ranges, each non-empty, sorted, disjoint and not touching, ends within u64.
+    static func parseHoles(_ b: inout ByteReader) throws -> [BlockRange] {
+        let n = Int(try b.u16("hole count"))
+        guard n >= 1, n <= maxHoleRanges else { throw ContainerError.corruptHeader("hole count \(n)") }
+        var holes: [BlockRange] = []
+        for _ in 0..<n {
+            let first = try b.u64("hole start"), count = try b.u64("hole length")
+            // Block 0 is never a hole (the first extension keeps it); each range starts past the one before.
+            let startsAfter = holes.last.map { first > $0.end } ?? (first > 0)
+            guard count > 0, first <= UInt64.max - count, startsAfter else { throw ContainerError.corruptHeader("hole list") }
+            holes.append(BlockRange(first: first, count: count))
+        }
+        return holes
     }
 }
 

@@ -24,7 +24,8 @@ extension Container {
         guard let newest = candidates.first else { return .notATornTail("no header slot authenticates") }
         func sized(_ size: UInt64) throws -> Container {
             try Container(fd: fd, fields: newest.slot.fields, size: size, generation: newest.slot.generation,
-                          activeSlot: newest.index, headerMAC: newest.slot.mac, fileKey: newest.fileKey)
+                          activeSlot: newest.index, headerMAC: newest.slot.mac, wrappedKey: newest.slot.wrappedKey,
+                          fileKey: newest.fileKey)
         }
         let whole = cipherSize > UInt64(Layout.headerSize) ? (cipherSize - UInt64(Layout.headerSize)) / UInt64(Layout.sealedBlockSize) : 0
         // A container sized for `whole` full blocks lets readBlock check every full block as non-final.

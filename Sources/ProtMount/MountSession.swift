@@ -57,6 +57,10 @@ public enum MountSession {
         defer { fuse_session_unmount(se) }
         // Fork before any thread exists: the ledger's writer thread starts in the daemon only.
         fuse_daemonize(options.foreground ? 1 : 0)
+        // Containers grow as root for every user: without CAP_SYS_RESOURCE (dropped before any thread exists,
+        // so every thread lacks it) disk quotas count against the files' owners and the root reserve stays
+        // out of reach. The descriptor limit, the one thing that needed it, is raised above.
+        if protfs_drop_capability(CAP_SYS_RESOURCE) != 0 { log.warning("cannot drop CAP_SYS_RESOURCE: errno \(errno)") }
 
         // libfuse's handler only sets a flag and relies on the signal interrupting a FUSE thread's read() or the
         // loop's sem_wait(); delivered to a ledger thread it would be lost until the next request. Threads

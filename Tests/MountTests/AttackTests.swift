@@ -173,6 +173,24 @@ struct AttackTests {
         #expect(leaked.out.isEmpty, "root-only content was imported: \(leaked.out.prefix(200))")
     }
 
+    /// `truncate -s 50G` by any user made the daemon write 50 GB of sealed zeros as root (1.5 s per GiB): now
+    /// the blocks in between are a hole. It reads as zeros and the store file stays small.
+    @Test func growingAFileWritesNoZeros() throws {
+        let m = try MountedStore()
+        let file = m.path("general/big")
+        #expect(MountEnv.sh("echo start > '\(file)'", as: "pfbob").status == 0)
+        let grow = "import os,sys,time\nt=time.time(); os.truncate(sys.argv[1], 50 << 30); print(round(time.time() - t, 3))"
+        var r = MountEnv.sh("timeout 20 /usr/bin/python3 -c '\(grow)' '\(file)'", as: "pfbob")
+        #expect(r.status == 0, "\(r.err)")
+        #expect((Double(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 99) < 2, "truncate took \(r.out) s")
+        r = MountEnv.sh("du -k '\(m.store)/general/big' | cut -f1")
+        #expect((Int(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? .max) < 1024, "store file: \(r.out) KiB")
+        let probe = "import os,sys\nfd=os.open(sys.argv[1], os.O_RDONLY)\nprint(os.fstat(fd).st_size, "
+            + "os.pread(fd, 6, 0) == b'start\\n', os.pread(fd, 4096, 25 << 30) == bytes(4096))"
+        r = MountEnv.sh("/usr/bin/python3 -c \"\(probe)\" '\(file)'", as: "pfbob")
+        #expect(r.out == "\(50 << 30) True True\n", "\(r.out) \(r.err)")
+    }
+
     /// A reader holding a public file open while its owner writes a card number into it (raised to conf/fin):
     /// reads on the old handle stop, from the kernel's cache too, and the first refusal is logged once.
     @Test func handlesOpenedBeforeARaiseStopReading() throws {

@@ -16,12 +16,13 @@ import Glibc
         var fd = c.fd
         let B = Layout.blockSize
         func pickOffset() -> Int {
-            switch Int.random(in: 0..<4, using: &rng) {
+            switch Int.random(in: 0..<5, using: &rng) {
             case 0: return Int.random(in: 0...(model.count), using: &rng)
             case 1: // near a block edge
                 let edge = (Int.random(in: 0...(max(model.count, 1) / B + 1), using: &rng)) * B
                 return max(0, min(maxSize - 1, edge + Int.random(in: -3...3, using: &rng)))
-            case 2: return min(maxSize - 1, model.count + Int.random(in: 0...(3 * B), using: &rng)) // hole
+            case 2: return min(maxSize - 1, model.count + Int.random(in: 0...(3 * B), using: &rng)) // a gap written
+            case 3: return min(maxSize - 1, model.count + Int.random(in: (20 * B)...(200 * B), using: &rng)) // a hole
             default: return Int.random(in: 0..<maxSize, using: &rng)
             }
         }
