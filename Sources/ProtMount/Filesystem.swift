@@ -26,6 +26,8 @@ final class Filesystem: @unchecked Sendable {
     /// Set once the session exists: for cache invalidations (`dropCachedContent`).
     var session: OpaquePointer?
     let notifications = DispatchQueue(label: "protfs-notify")
+    /// Identical refusals repeated within a second: one row and a count (RefusalCoalescer).
+    let refusals: RefusalCoalescer
     let ledgerMode: LedgerMode
     let headers = HeaderCache()
     /// The mode and owner users see on the mount's root; the store's own root stays 0700 root (RootAttributes).
@@ -45,6 +47,7 @@ final class Filesystem: @unchecked Sendable {
         inodes = try InodeTable(rootFD: fd)
         detectors = try DetectorSet(store.policy.detectorDefinitions)
         rootAttributes = Mutex(RootAttributes.load(root: store.root) ?? .standard)
+        refusals = RefusalCoalescer { [ledger, ledgerMode, log] e in _ = Self.write(e, ledger: ledger, mode: ledgerMode, log: log) }
     }
 
     static let hiddenName = Store.metaDirName
@@ -143,8 +146,13 @@ final class Filesystem: @unchecked Sendable {
     /// access must not be granted.
     @discardableResult
     func record(_ e: LedgerEvent) -> Bool {
+        if e.outcome == .denied, !refusals.admit(e, now: currentTimeNanos()) { return true }
+        return Self.write(e, ledger: ledger, mode: ledgerMode, log: log)
+    }
+
+    static func write(_ e: LedgerEvent, ledger: Ledger, mode: LedgerMode, log: Logger) -> Bool {
         do {
-            if ledgerMode.waits(for: e) { try ledger.append(e) } else { try ledger.appendLater(e) }
+            if mode.waits(for: e) { try ledger.append(e) } else { try ledger.appendLater(e) }
             return true
         } catch {
             log.error("ledger append failed: \(error)")

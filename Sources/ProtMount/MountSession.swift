@@ -82,6 +82,7 @@ public enum MountSession {
         setExitSignals(blocked: false)
         let r = protfs_session_loop_mt(se, options.threads)
         reclaimer.stop()
+        fs.refusals.stop()
         _ = try? ledger.append(LedgerEvent(kind: .unmount, outcome: .allowed, uid: Int64(getuid()), user: userName(uid: getuid()),
                                        gid: Int64(getgid()), pid: Int64(getpid()), process: "protfs",
                                        path: Array(options.mountpoint.utf8), detail: r > 0 ? "signal \(r)" : nil))

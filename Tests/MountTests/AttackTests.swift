@@ -191,6 +191,27 @@ struct AttackTests {
         #expect(r.out == "\(50 << 30) True True\n", "\(r.out) \(r.err)")
     }
 
+    /// One process refused 5,000 times in a loop wrote 5,000 rows (about 15,000 a second): identical refusals
+    /// within a second are now one row and a count, and every refusal is still accounted for.
+    @Test func repeatedRefusalsAreOneRowWithACount() throws {
+        let m = try MountedStore()
+        let file = m.path("finance/salaries.txt")
+        #expect(MountEnv.sh("echo 'alice 100' > '\(file)'", as: "pfalice").status == 0)
+        let loop = "import os,sys\nn=0\nfor i in range(5000):\n try: os.close(os.open(sys.argv[1], os.O_RDONLY))\n"
+            + " except PermissionError: n+=1\nprint(n)"
+        let r = MountEnv.sh("/usr/bin/python3 -c \"\(loop)\" '\(file)'", as: "pfbob")
+        #expect(r.out == "5000\n", "\(r.out) \(r.err)")
+        sleep(3)   // the last second's count is written when that second is over
+        let rows = m.ledger("--event deny").filter { $0["path"] as? String == "/finance/salaries.txt" }
+        let counted = rows.reduce(0) { total, row in
+            let detail = row["detail"] as? String ?? ""
+            guard let range = detail.range(of: "repeated ") else { return total + 1 }
+            return total + (Int(detail[range.upperBound...].prefix { $0.isNumber }) ?? 0)
+        }
+        #expect(rows.count <= 12, "\(rows.count) rows for 5,000 identical refusals")
+        #expect(counted == 5000, "the rows account for \(counted) refusals")
+    }
+
     /// A reader holding a public file open while its owner writes a card number into it (raised to conf/fin):
     /// reads on the old handle stop, from the kernel's cache too, and the first refusal is logged once.
     @Test func handlesOpenedBeforeARaiseStopReading() throws {
