@@ -261,6 +261,11 @@ public final class Container: @unchecked Sendable {
                         aad: FileKeys.wrapAAD(fileId: fields.fileId, label: fields.labelId, version: fields.labelKeyVersion))
     }
 
+    /// Bytes left in a header slot's body with these fields (negative: they do not fit).
+    public static func headerRoom(_ fields: HeaderFields) -> Int {
+        HeaderSlot.maxBody - HeaderSlot.encodeBody(fields, wrappedKey: [UInt8](repeating: 0, count: AESGCM.overhead + 32)).count
+    }
+
     static func slotImage(fields: HeaderFields, wrappedKey: [UInt8], generation: UInt64, fileKey: SecureBytes) throws -> ([UInt8], [UInt8]) {
         let body = HeaderSlot.encodeBody(fields, wrappedKey: wrappedKey)
         guard body.count <= HeaderSlot.maxBody, fields.grants.count <= 255 else { throw ContainerError.headerFull }

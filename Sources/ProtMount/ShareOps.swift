@@ -67,6 +67,10 @@ extension Filesystem {
                 let sharer = userName(uid: caller.uid) ?? "uid:\(caller.uid)"
                 let plan = try Sharing(store: store).plan(req, container: c, path: Self.text(path), sharerUid: caller.uid,
                                                           sharer: sharer, now: currentTimeNanos())
+                if !rights.contains(.owner), let why = headerRoomRefusal(plan.fields, shareId: req.shareId, caller: caller) {
+                    record(caller.event(.deny, .denied, path: path, label: before.labelId, detail: "share: \(why)"))
+                    return .failure(why)
+                }
                 let kek = try store.labelKey(before.labelId, version: before.labelKeyVersion)
                 try c.rewriteHeader(plan.fields, kek: kek)
                 do {
@@ -89,6 +93,29 @@ extension Filesystem {
             record(caller.event(.share, .error, path: path, detail: "\(error)"))
             return .failure("\(error)")
         }
+    }
+
+    /// Someone other than the owner may keep at most this many live grants in one file's header...
+    static let grantsPerSharer = 16
+    /// ...and never take its last 1 KiB: room for the owner's own shares and for the hole list.
+    static let ownerReserve = 1024
+
+    /// Room in a header belongs to the file's owner first: 88 shares by another user holding `share` filled
+    /// one before, and its owner could share it no more. Nil when the planned header is within both limits.
+    func headerRoomRefusal(_ planned: HeaderFields, shareId: String, caller: Caller) -> String? {
+        let book = ShareBook(store: store)
+        let mine = planned.grants.filter { g in
+            let id = Hex.encode(g.shareId)
+            return id == shareId || (try? book.load(id))?.map { $0.sharerUid == caller.uid } == true
+        }.count
+        if mine > Self.grantsPerSharer {
+            return "you would hold \(mine) grants in this file's header; someone other than its owner may hold "
+                + "\(Self.grantsPerSharer): revoke some of your shares of it first"
+        }
+        if Container.headerRoom(planned) < Self.ownerReserve {
+            return "the rest of this file's header is kept for its owner; ask the owner to share it, or to revoke old shares"
+        }
+        return nil
     }
 
     private func revoke(_ node: Inode, requestFd: Int32, caller: Caller) -> ControlAnswer {

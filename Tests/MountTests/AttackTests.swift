@@ -212,6 +212,27 @@ struct AttackTests {
         #expect(counted == 5000, "the rows account for \(counted) refusals")
     }
 
+    /// Another user holding `share` on a file filled its header with 88 shares, and the owner could share no
+    /// more: someone else may keep 16 grants in it and never its last 1 KiB; the owner still can share.
+    @Test func anotherUserCannotFillAFilesHeader() throws {
+        let m = try MountedStore()
+        let file = m.path("general/report.txt")
+        #expect(MountEnv.sh("echo report > '\(file)'", as: "pfalice").status == 0)
+        let b = MountEnv.binary, out = m.dir + "/out"
+        MountEnv.sh("mkdir -m 0777 '\(out)'")
+        var made = 0, refusal = ""
+        for i in 0..<40 {
+            let r = MountEnv.sh("cd '\(out)' && '\(b)' share '\(file)' --to pfcarol --to pfdave --expires 7d --no-tracking -o b\(i).pfs",
+                                as: "pfbob")
+            if r.status != 0 { refusal = r.err; break }
+            made += 1
+        }
+        #expect(made == 8, "pfbob made \(made) shares of two grants each")
+        #expect(refusal.contains("someone other than its owner may hold 16"), "\(refusal)")
+        let r = MountEnv.sh("cd '\(out)' && '\(b)' share '\(file)' --to pfcarol --expires 7d --no-tracking -o a.pfs", as: "pfalice")
+        #expect(r.status == 0, "the owner could not share: \(r.err)")
+    }
+
     /// A reader holding a public file open while its owner writes a card number into it (raised to conf/fin):
     /// reads on the old handle stop, from the kernel's cache too, and the first refusal is logged once.
     @Test func handlesOpenedBeforeARaiseStopReading() throws {
