@@ -155,10 +155,13 @@ struct AttackTests {
         let m = try MountedStore()
         let swap = Self.script(m, "swap_dir.py")
         let src = m.dir + "/src", secret = m.dir + "/secret"
-        MountEnv.sh("mkdir -p '\(secret)' && chmod 0700 '\(secret)' && for i in $(seq 40); do "
-            + "echo TOPSECRET > '\(secret)/f'$i; done")
-        MountEnv.sh("mkdir -p '\(src)/d' && for i in $(seq 40); do echo public > '\(src)/d/f'$i; done"
-            + " && chown -R pfbob '\(src)'")
+        // The root-only folder also holds a folder with an attribute and a link, named as in the user's tree:
+        // read by path through the swapped folder, they would be copied in instead.
+        MountEnv.sh("mkdir -p '\(secret)/sub' && chmod 0700 '\(secret)' && for i in $(seq 40); do "
+            + "echo TOPSECRET > '\(secret)/f'$i; done && setfattr -n user.note -v TOPSECRET '\(secret)/sub'"
+            + " && ln -s TOPSECRET-target '\(secret)/lnk'")
+        MountEnv.sh("mkdir -p '\(src)/d/sub' && for i in $(seq 40); do echo public > '\(src)/d/f'$i; done"
+            + " && ln -s public-target '\(src)/d/lnk' && chown -R pfbob '\(src)'")
         // Unattacked first: the import works on this tree at all.
         MountEnv.sh("'\(MountEnv.binary)' import '\(src)' '\(m.path("public/base"))' >/dev/null 2>&1")
         let base = MountEnv.sh("grep -rl public '\(m.path("public/base"))' | wc -l").out
@@ -171,6 +174,12 @@ struct AttackTests {
         }
         let leaked = MountEnv.sh("grep -rl TOPSECRET '\(m.path("public"))'")
         #expect(leaked.out.isEmpty, "root-only content was imported: \(leaked.out.prefix(200))")
+        let walk = "import os,sys\nfor top, dirs, files in os.walk(sys.argv[1]):\n for n in dirs + files:\n"
+            + "  p = os.path.join(top, n)\n  if os.path.islink(p) and 'TOPSECRET' in os.readlink(p): print('link', p)\n"
+            + "  elif not os.path.islink(p):\n   for a in os.listxattr(p):\n"
+            + "    if b'TOPSECRET' in os.getxattr(p, a): print('xattr', p)"
+        let meta = MountEnv.sh("/usr/bin/python3 -c \"\(walk)\" '\(m.path("public"))'")
+        #expect(meta.out.isEmpty && meta.status == 0, "root-only metadata was imported: \(meta.out.prefix(300)) \(meta.err)")
     }
 
     /// `truncate -s 50G` by any user made the daemon write 50 GB of sealed zeros as root (1.5 s per GiB): now

@@ -48,7 +48,16 @@ final class Importer {
         for d in directories.reversed() {
             let dst = destination + "/" + d.text
             removeLeftovers(in: dst)
-            copyXattrs(from: source + "/" + d.text, to: dst, entry: d)
+            // Through a descriptor opened one name at a time: a folder swapped for a link after the walk (by a
+            // user who owns it, while root imports) must not have another folder's attributes copied in.
+            let fd = TreeWalk.openBeneath(source, d.path, O_RDONLY | O_DIRECTORY)
+            var now = stat()
+            if fd >= 0, fstat(fd, &now) == 0, now.st_dev == d.st.st_dev, now.st_ino == d.st.st_ino {
+                copyXattrs(srcFd: fd, to: dst, entry: d)
+            } else {
+                fail(d, "changed since the walk (attributes not copied)")
+            }
+            if fd >= 0 { close(fd) }
             applyOwnership(d, at: dst)
             setTimes(d.st, at: dst)
         }
@@ -94,7 +103,7 @@ final class Importer {
         if close(out) != 0 && problem == nil { problem = "close: \(String(cString: strerror(errno)))" }
         if let problem { unlink(temp); return fail(e, problem) }
         // Through the open descriptor, not the path: the path may lead elsewhere by now.
-        copyXattrs(from: srcPath, srcFd: fd, to: temp, entry: e)
+        copyXattrs(srcFd: fd, to: temp, entry: e)
         setTimes(st, at: temp)
         guard rename(temp, dst) == 0 else { let m = String(cString: strerror(errno)); unlink(temp); return fail(e, "rename into place: \(m)") }
         applyOwnership(TreeEntry(path: e.path, kind: .file, st: st), at: dst)
@@ -104,11 +113,25 @@ final class Importer {
         if Self.xattr(dst, "user.protfs.method") == "auto" { totals.raised += 1 }
     }
 
+    /// The link is read in its folder, opened one name at a time (never by a path a swapped folder could
+    /// redirect), and only if it is still the link the walk saw.
     private func importSymlink(_ e: TreeEntry, to dst: String) {
-        let srcPath = source + "/" + e.text
-        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: srcPath) else { return fail(e, "unreadable symlink") }
+        let names = e.path.split(separator: 0x2F, omittingEmptySubsequences: true).map(Array.init)
+        guard let name = names.last else { return fail(e, "unreadable symlink") }
+        let parentRel = Array(e.path.prefix(max(0, e.path.count - name.count - 1)))
+        let parent = parentRel.isEmpty ? open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            : TreeWalk.openBeneath(source, parentRel, O_RDONLY | O_DIRECTORY)
+        guard parent >= 0 else { return fail(e, "unreadable symlink: \(String(cString: strerror(errno)))") }
+        defer { close(parent) }
+        var now = stat()
+        guard name.withCString({ fstatat(parent, $0, &now, AT_SYMLINK_NOFOLLOW) }) == 0, now.st_mode & S_IFMT == S_IFLNK,
+              now.st_dev == e.st.st_dev, now.st_ino == e.st.st_ino else { return fail(e, "changed since the walk (skipped)") }
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = name.withCString { readlinkat(parent, $0, &buf, buf.count - 1) }
+        guard n >= 0 else { return fail(e, "unreadable symlink: \(String(cString: strerror(errno)))") }
+        let target = String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         var st = stat()
-        if stat(srcPath, &st) != 0 { Out.warn("import: \(e.text): dangling symlink (copied as a link)") }
+        if name.withCString({ fstatat(parent, $0, &st, 0) }) != 0 { Out.warn("import: \(e.text): dangling symlink (copied as a link)") }
         if (try? FileManager.default.destinationOfSymbolicLink(atPath: dst)) == target {
             totals.alreadyImported += 1
         } else {
@@ -136,15 +159,11 @@ final class Importer {
         utimensat(AT_FDCWD, dst, ts, AT_SYMLINK_NOFOLLOW)
     }
 
-    /// Extended attributes except protfs' own (the label is decided by the destination's policy).
-    /// Copies user and other xattrs from `src` (a path, not followed) or, for files, from the open `srcFd`.
-    private func copyXattrs(from src: String, srcFd: Int32? = nil, to dst: String, entry: TreeEntry) {
-        func list(_ buf: UnsafeMutablePointer<CChar>?, _ n: Int) -> Int {
-            srcFd.map { flistxattr($0, buf, n) } ?? llistxattr(src, buf, n)
-        }
-        func get(_ name: String, _ buf: UnsafeMutableRawPointer?, _ n: Int) -> Int {
-            srcFd.map { fgetxattr($0, name, buf, n) } ?? lgetxattr(src, name, buf, n)
-        }
+    /// Extended attributes except protfs' own (the label is decided by the destination's policy), copied from
+    /// the open `srcFd`, never from a path.
+    private func copyXattrs(srcFd: Int32, to dst: String, entry: TreeEntry) {
+        func list(_ buf: UnsafeMutablePointer<CChar>?, _ n: Int) -> Int { flistxattr(srcFd, buf, n) }
+        func get(_ name: String, _ buf: UnsafeMutableRawPointer?, _ n: Int) -> Int { fgetxattr(srcFd, name, buf, n) }
         let size = list(nil, 0)
         guard size > 0 else { return }
         var names = [CChar](repeating: 0, count: size)
