@@ -68,6 +68,7 @@ extension Container {
     }
 
     private func writeLocked(_ data: UnsafeRawBufferPointer, at offset: UInt64) throws {
+        guard offset <= Layout.maxPlaintextSize - UInt64(data.count) else { throw ContainerError.io("write", EFBIG) }
         let B = UInt64(Layout.blockSize)
         let oldSize = plaintextSize
         let end = offset + UInt64(data.count)

@@ -286,10 +286,14 @@ final class Filesystem: @unchecked Sendable {
                 }
             }
         }
-        if node === inodes.root && toSet & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID) != 0 {
+        var toSet = toSet
+        let who = FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID
+        if node === inodes.root && toSet & who != 0 {
             let e = setRootAttributes(attr, toSet, Caller(req))
             guard e == 0 else { return reply(req, e) }
-            return getattr(req, ino)
+            // The rest (times) applies to the store root as to any folder; it used to be dropped.
+            toSet &= ~who
+            if toSet == 0 { return getattr(req, ino) }
         }
         // Through the handle's descriptor when there is one (tar's fchmod, futimens): no /proc path to resolve.
         let fd = handle?.file.fd

@@ -242,6 +242,20 @@ struct AttackTests {
         #expect(r.status == 0, "the owner could not share: \(r.err)")
     }
 
+    /// A truncate to 2^63 - 1 crashed the daemon (an overflow trap in the container's offsets), ending the mount
+    /// for everyone: sizes past what a container can address get EFBIG, and the file is left as it was.
+    @Test func hugeSizesAreRefusedWithoutHarm() throws {
+        let m = try MountedStore()
+        let file = m.path("general/huge")
+        #expect(MountEnv.sh("echo hello > '\(file)'", as: "pfbob").status == 0)
+        let grow = "import os,sys\nfor n in ((1 << 63) - 1, 1 << 62):\n try: os.truncate(sys.argv[1], n); print('grew')\n"
+            + " except OSError as e: print(e.errno)"
+        let r = MountEnv.sh("/usr/bin/python3 -c \"\(grow)\" '\(file)'", as: "pfbob")
+        #expect(r.out == "27\n27\n", "\(r.out) \(r.err)")
+        #expect(MountEnv.sh("cat '\(file)'", as: "pfbob").out == "hello\n")
+        #expect(MountEnv.sh("ls '\(m.path("general"))'", as: "pfcarol").status == 0, "the mount did not survive")
+    }
+
     /// A reader holding a public file open while its owner writes a card number into it (raised to conf/fin):
     /// reads on the old handle stop, from the kernel's cache too, and the first refusal is logged once.
     @Test func handlesOpenedBeforeARaiseStopReading() throws {
