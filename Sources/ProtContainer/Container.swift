@@ -199,6 +199,21 @@ public final class Container: @unchecked Sendable {
 
     var finalIndex: UInt64 { Layout.blockCount(plaintextSize: plaintextSize) - 1 }
 
+    /// The first plaintext offset at or after `offset` that may hold data, skipping the backing file's holes
+    /// (SEEK_DATA): a scan of a sparse file then costs what was written, not its size. A 15 TiB truncated file
+    /// would otherwise keep a worker decrypting zeros for hours at the close that classifies it.
+    public func nextData(from offset: UInt64) -> UInt64 {
+        lock.reading {
+            let B = UInt64(Layout.blockSize)
+            guard offset < plaintextSize else { return offset }
+            let at = Int64(lseek(fd, off_t(Layout.blockOffset(offset / B)), 3 /* SEEK_DATA */))
+            // The final block is always written, so data is found; an error means "do not skip".
+            guard at >= Layout.blockOffset(0) else { return offset }
+            let block = UInt64(at - Layout.blockOffset(0)) / UInt64(Layout.sealedBlockSize)
+            return block * B > offset ? block * B : offset
+        }
+    }
+
     func sealedLength(_ index: UInt64) -> UInt64 {
         index < finalIndex ? UInt64(Layout.sealedBlockSize) : plaintextSize - index * UInt64(Layout.blockSize) + 28
     }

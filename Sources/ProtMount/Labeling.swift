@@ -16,6 +16,9 @@ extension Filesystem {
             var off: UInt64 = 0
             var buf = [UInt8](repeating: 0, count: 1 << 20)
             while true {
+                // Holes are skipped; a zero fed where one was keeps a match from spanning it.
+                let next = c.nextData(from: off)
+                if next > off { [UInt8(0)].withUnsafeBytes { scanner.feed($0) }; off = next }
                 guard let n = try? buf.withUnsafeMutableBytes({ try c.read(into: $0, at: off) }), n > 0 else { break }
                 buf.withUnsafeBytes { scanner.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                 off += UInt64(n)

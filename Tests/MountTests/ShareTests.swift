@@ -27,7 +27,9 @@ final class ShareScene {
         #expect(w.status == 0, "write: \(w.err)")
         try """
             #!/bin/sh
-            cat > '\(notes)'/$(date +%s%N).eml
+            # Written whole, then renamed: the test never reads a message half written (it did, under load).
+            name=$(date +%s%N).$$
+            cat > '\(notes)'/.$name && mv '\(notes)'/.$name '\(notes)'/$name.eml
             """.write(toFile: m.dir + "/notify.sh", atomically: true, encoding: .utf8)
         chmod(m.dir + "/notify.sh", 0o755)
     }
@@ -78,7 +80,7 @@ final class ShareScene {
     func rows(_ event: String) -> [[String: Any]] { m.ledger("--event \(event)") }
 
     func notifications() -> [String] {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: notes)) ?? []).sorted()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: notes)) ?? []).filter { $0.hasSuffix(".eml") }.sorted()
         return names.compactMap { try? String(contentsOfFile: notes + "/" + $0, encoding: .utf8) }
     }
 

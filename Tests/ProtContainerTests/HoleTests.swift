@@ -98,6 +98,32 @@ import Testing
         #expect(try again.read(at: 1 << 29, count: 4) == [0, 0, 0, 0])
     }
 
+    @Test func checksAndScansSkipTheBackingFilesHoles() throws {
+        let dir = TempDir(), path = dir.file("huge")
+        let c = try makeContainer(path, content: Array("head".utf8))
+        try c.truncate(to: 1 << 40)   // 1 TiB: visiting every block would take hours
+        // Block 1 shares a filesystem block with block 0; from block 2 on, the hole is skipped to (about) the end.
+        #expect(c.nextData(from: 2 * Self.B) >= (1 << 40) - 2 * Self.B)
+        #expect(c.nextData(from: 2) == 2)
+        let fd = openFD(path)
+        defer { close(fd) }
+        #expect(Container.check(fd: fd, keys: Keys.lookup).isClean)
+        // A dense file with a stretch zeroed by hand: every zeroed block is still reported.
+        let dense = dir.file("dense")
+        _ = try makeContainer(dense, content: [UInt8](repeating: 3, count: Int(100 * Self.B)))
+        let dfd = openFD(dense)
+        defer { close(dfd) }
+        let start = Layout.blockOffset(10), length = Layout.blockOffset(60) - start
+        let punch = Process()
+        punch.executableURL = URL(fileURLWithPath: "/usr/bin/fallocate")
+        punch.arguments = ["--punch-hole", "--offset", "\(start)", "--length", "\(length)", dense]
+        try punch.run()
+        punch.waitUntilExit()
+        #expect(punch.terminationStatus == 0)
+        let report = Container.check(fd: dfd, keys: Keys.lookup)
+        #expect(report.badBlocks.count >= 49 && report.badBlocks.count <= 51, "\(report.badBlocks.count) bad blocks")
+    }
+
     @Test func malformedHoleListsAreRefused() throws {
         var good = try newFields()
         good.holes = [BlockRange(first: 1, count: 4), BlockRange(first: 9, count: 2)]
