@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "ProtStore", dependencies: ["ProtContainer", "ProtPolicy", "ProtLedger", "ProtCrypto"]),
         .target(name: "ProtShare", dependencies: ["ProtStore", "ProtContainer", "ProtPolicy", "ProtCrypto"]),
         .target(name: "ProtService", dependencies: [
-            "ProtShare", "ProtStore", "ProtLedger", "ProtPolicy",
+            "ProtShare", "ProtStore", "ProtLedger", "ProtPolicy", "ProtCrypto",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -41,9 +41,13 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "ProtMount", dependencies: ["ProtShare", "ProtStore", "CFuse3", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "ProtMount", dependencies: [
+            "ProtShare", "ProtStore", "ProtContainer", "ProtPolicy", "ProtLedger", "ProtCrypto", "CFuse3",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "protfs", dependencies: [
             "ProtMount", "ProtService", "ProtShare", "ProtStore", "ProtPolicy", "ProtLedger", "ProtContainer", "ProtCrypto",
+            "CFuse3",   // for the xattr calls of import and the control channel, until a system module holds them
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -7,6 +7,8 @@ if [ "${CI:-}" = "true" ]; then
   [ "$(id -u)" = 0 ] || { echo "CI=true: the suite must run as root (it acts as other users)" >&2; exit 1; }
   [ -c /dev/fuse ] || { echo "CI=true: /dev/fuse is missing; the mount tests cannot run" >&2; exit 1; }
 fi
+# An import a target does not declare in Package.swift fails here (SwiftPM's own check lets transitive ones by).
+python3 scripts/check-imports.py
 swift build --build-tests
 swift test --skip-build
 # libFuzzer over the parsers, briefly (scripts/fuzz.sh alone runs longer; docs/TESTING.md).
