@@ -182,6 +182,26 @@ struct AttackTests {
         #expect(meta.out.isEmpty && meta.status == 0, "root-only metadata was imported: \(meta.out.prefix(300)) \(meta.err)")
     }
 
+    /// Found by an attack review: root's re-run of an import followed links a user swapped in for destination
+    /// folders they own, and chmod'ed a root-only file (to the source's 0757) and wrote files into a root-only
+    /// folder. The destination is reached one name at a time from a descriptor now, never through a link.
+    @Test func importNeverFollowsALinkPlantedInTheDestination() throws {
+        let m = try MountedStore()
+        let src = m.dir + "/src", victim = m.dir + "/victim", victimDir = m.dir + "/victimdir"
+        MountEnv.sh("mkdir -p '\(src)/a' && echo payload > '\(src)/a/f' && chown -R pfbob '\(src)' && chmod 0757 '\(src)/a'"
+            + " && echo secret > '\(victim)' && chmod 0600 '\(victim)' && mkdir -m 0700 '\(victimDir)'")
+        let imp = "'\(MountEnv.binary)' import '\(src)' '\(m.path("general"))' >/dev/null 2>&1"
+        MountEnv.sh(imp)
+        #expect(MountEnv.sh("cat '\(m.path("general/a/f"))'", as: "pfbob").out == "payload\n")
+        for target in [victim, victimDir] {
+            let swap = "cd '\(m.path("general"))' && rm -rf a && ln -s '\(target)' a"
+            #expect(MountEnv.sh(swap, as: "pfbob").status == 0)
+            MountEnv.sh("touch '\(src)/a/f' && " + imp)
+        }
+        #expect(MountEnv.sh("stat -c %a:%U '\(victim)'").out == "600:root\n", "the import changed a root-only file")
+        #expect(MountEnv.sh("stat -c %a '\(victimDir)' && ls -A '\(victimDir)'").out == "700\n", "the import wrote into a root-only folder")
+    }
+
     /// `truncate -s 50G` by any user made the daemon write 50 GB of sealed zeros as root (1.5 s per GiB): now
     /// the blocks in between are a hole. It reads as zeros and the store file stays small.
     @Test func growingAFileWritesNoZeros() throws {

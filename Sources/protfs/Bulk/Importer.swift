@@ -1,6 +1,10 @@
 import Foundation
 import CFuse3
 import Glibc
+
+// Linux flags glibc declares only under _GNU_SOURCE.
+private let oPath: Int32 = 0o10000000      // O_PATH
+private let atEmptyPath: Int32 = 0x1000    // AT_EMPTY_PATH
 import ProtCrypto
 
 /// Copies a tree into a protfs mount so every file is labeled and encrypted by the mount as usual.
@@ -25,48 +29,69 @@ final class Importer {
     init(source: String, destination: String) { self.source = source; self.destination = destination }
 
     func run(_ entries: [TreeEntry], progress: (Int, UInt64) -> Void) {
+        // Everything in the destination is reached from this descriptor one name at a time, never following a
+        // link: a user who can write in a destination folder could otherwise swap a folder for a link and have
+        // root's import chmod, create or unlink files anywhere on the host.
+        let base = open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard base >= 0 else { return fail(TreeEntry(path: [], kind: .directory, st: stat()), "cannot open \(destination)") }
+        defer { close(base) }
         var done = 0
         var doneBytes: UInt64 = 0
         var directories: [TreeEntry] = []
         for e in entries {
             guard String(validating: e.path, as: UTF8.self) != nil else { fail(e, "name is not UTF-8 (skipped)"); continue }
-            let dst = destination + "/" + e.text
+            guard let (parent, name) = Self.parent(of: e.path, in: base) else {
+                fail(e, "its folder in the destination is missing or not a folder: \(String(cString: strerror(errno)))")
+                continue
+            }
+            defer { close(parent) }
             switch e.kind {
             case .directory:
-                if mkdir(dst, 0o700) != 0 && errno != EEXIST { fail(e, "mkdir: \(String(cString: strerror(errno)))"); continue }
+                if mkdirat(parent, name, 0o700) != 0 && errno != EEXIST { fail(e, "mkdir: \(String(cString: strerror(errno)))"); continue }
                 directories.append(e)
             case .file:
-                importFile(e, to: dst)
+                importFile(e, parent: parent, name: name)
                 done += 1; doneBytes += UInt64(e.st.st_size)
                 progress(done, doneBytes)
-            case .symlink: importSymlink(e, to: dst)
+            case .symlink: importSymlink(e, parent: parent, name: name)
             case .other: fail(e, "not a regular file, directory or symlink (skipped)")
             }
         }
         // Directory metadata last: their times change while children are added, and a closed mode could lock
         // the import out of its own folders.
         for d in directories.reversed() {
-            let dst = destination + "/" + d.text
-            removeLeftovers(in: dst)
+            let out = TreeWalk.openBeneath(base, d.path, O_RDONLY | O_DIRECTORY)
+            guard out >= 0 else { fail(d, "the destination folder is not a folder any more (skipped)"); continue }
+            defer { close(out) }
+            removeLeftovers(in: out)
             // Through a descriptor opened one name at a time: a folder swapped for a link after the walk (by a
             // user who owns it, while root imports) must not have another folder's attributes copied in.
             let fd = TreeWalk.openBeneath(source, d.path, O_RDONLY | O_DIRECTORY)
             var now = stat()
             if fd >= 0, fstat(fd, &now) == 0, now.st_dev == d.st.st_dev, now.st_ino == d.st.st_ino {
-                copyXattrs(srcFd: fd, to: dst, entry: d)
+                copyXattrs(srcFd: fd, to: out, entry: d)
             } else {
                 fail(d, "changed since the walk (attributes not copied)")
             }
             if fd >= 0 { close(fd) }
-            applyOwnership(d, at: dst)
-            setTimes(d.st, at: dst)
+            applyOwnership(d, fd: out)
+            let ts = [d.st.st_atim, d.st.st_mtim]
+            futimens(out, ts)
         }
-        removeLeftovers(in: destination)
+        removeLeftovers(in: base)
         totals.directories = directories.count
     }
 
-    private func importFile(_ e: TreeEntry, to dst: String) {
-        let srcPath = source + "/" + e.text
+    /// The destination folder of `rel` (opened from `base` one name at a time, no links) and the last name.
+    static func parent(of rel: [UInt8], in base: Int32) -> (Int32, String)? {
+        let names = rel.split(separator: 0x2F, omittingEmptySubsequences: true).map(Array.init)
+        guard let last = names.last else { errno = EINVAL; return nil }
+        let parentRel = Array(rel.prefix(max(0, rel.count - last.count - 1)))
+        let fd = parentRel.isEmpty ? fcntl(base, F_DUPFD_CLOEXEC, 0) : TreeWalk.openBeneath(base, parentRel, O_RDONLY | O_DIRECTORY)
+        return fd >= 0 ? (fd, String(decoding: last, as: UTF8.self)) : nil
+    }
+
+    private func importFile(_ e: TreeEntry, parent: Int32, name: String) {
         // O_NONBLOCK: a FIFO swapped in after the walk must not hang the import (it is refused just below).
         let fd = TreeWalk.openBeneath(source, e.path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else { return fail(e, "unreadable: \(String(cString: strerror(errno)))") }
@@ -77,17 +102,17 @@ final class Importer {
             return fail(e, "changed since the walk (not the file that was listed); skipped")
         }
         var existing = stat()
-        if lstat(dst, &existing) == 0, existing.st_mode & S_IFMT == S_IFREG, existing.st_size == st.st_size,
+        if fstatat(parent, name, &existing, AT_SYMLINK_NOFOLLOW) == 0, existing.st_mode & S_IFMT == S_IFREG,
+           existing.st_size == st.st_size,
            existing.st_mtim.tv_sec == st.st_mtim.tv_sec, existing.st_mtim.tv_nsec == st.st_mtim.tv_nsec {
             // Complete from an earlier run (the name appears only after content and times): metadata only.
-            applyOwnership(TreeEntry(path: e.path, kind: .file, st: st), at: dst)
+            applyOwnership(TreeEntry(path: e.path, kind: .file, st: st), parent: parent, name: name)
             totals.alreadyImported += 1
             return
         }
-        let dir = (dst as NSString).deletingLastPathComponent
-        let temp = dir + "/" + Self.tempName(for: (dst as NSString).lastPathComponent)
-        let out = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard out >= 0 else { return fail(e, "create in \(dir): \(String(cString: strerror(errno)))") }
+        let temp = Self.tempName(for: name)
+        let out = openat(parent, temp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard out >= 0 else { return fail(e, "create: \(String(cString: strerror(errno)))") }
         var problem: String?
         copy: while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -100,22 +125,25 @@ final class Importer {
                 off += w
             }
         }
+        // Attributes from the source's descriptor to the copy's, not by either path.
+        if problem == nil { copyXattrs(srcFd: fd, to: out, entry: e) }
         if close(out) != 0 && problem == nil { problem = "close: \(String(cString: strerror(errno)))" }
-        if let problem { unlink(temp); return fail(e, problem) }
-        // Through the open descriptor, not the path: the path may lead elsewhere by now.
-        copyXattrs(srcFd: fd, to: temp, entry: e)
-        setTimes(st, at: temp)
-        guard rename(temp, dst) == 0 else { let m = String(cString: strerror(errno)); unlink(temp); return fail(e, "rename into place: \(m)") }
-        applyOwnership(TreeEntry(path: e.path, kind: .file, st: st), at: dst)
+        if let problem { unlinkat(parent, temp, 0); return fail(e, problem) }
+        let ts = [st.st_atim, st.st_mtim]
+        utimensat(parent, temp, ts, AT_SYMLINK_NOFOLLOW)
+        guard renameat(parent, temp, parent, name) == 0 else {
+            let m = String(cString: strerror(errno)); unlinkat(parent, temp, 0); return fail(e, "rename into place: \(m)")
+        }
+        applyOwnership(TreeEntry(path: e.path, kind: .file, st: st), parent: parent, name: name)
         totals.files += 1
         totals.bytes += UInt64(st.st_size)
-        if let label = Self.xattr(dst, "user.protfs.label") { totals.labels[label, default: 0] += 1 }
-        if Self.xattr(dst, "user.protfs.method") == "auto" { totals.raised += 1 }
+        if let label = Self.xattr(parent, name, "user.protfs.label") { totals.labels[label, default: 0] += 1 }
+        if Self.xattr(parent, name, "user.protfs.method") == "auto" { totals.raised += 1 }
     }
 
     /// The link is read in its folder, opened one name at a time (never by a path a swapped folder could
-    /// redirect), and only if it is still the link the walk saw.
-    private func importSymlink(_ e: TreeEntry, to dst: String) {
+    /// redirect), and only if it is still the link the walk saw; it is made in its destination folder the same way.
+    private func importSymlink(_ e: TreeEntry, parent out: Int32, name outName: String) {
         let names = e.path.split(separator: 0x2F, omittingEmptySubsequences: true).map(Array.init)
         guard let name = names.last else { return fail(e, "unreadable symlink") }
         let parentRel = Array(e.path.prefix(max(0, e.path.count - name.count - 1)))
@@ -126,66 +154,92 @@ final class Importer {
         var now = stat()
         guard name.withCString({ fstatat(parent, $0, &now, AT_SYMLINK_NOFOLLOW) }) == 0, now.st_mode & S_IFMT == S_IFLNK,
               now.st_dev == e.st.st_dev, now.st_ino == e.st.st_ino else { return fail(e, "changed since the walk (skipped)") }
-        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = name.withCString { readlinkat(parent, $0, &buf, buf.count - 1) }
-        guard n >= 0 else { return fail(e, "unreadable symlink: \(String(cString: strerror(errno)))") }
-        let target = String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let target = Self.readLink(parent, name) else {
+            return fail(e, "unreadable symlink: \(String(cString: strerror(errno)))")
+        }
         var st = stat()
         if name.withCString({ fstatat(parent, $0, &st, 0) }) != 0 { Out.warn("import: \(e.text): dangling symlink (copied as a link)") }
-        if (try? FileManager.default.destinationOfSymbolicLink(atPath: dst)) == target {
+        if Self.readLink(out, Array(outName.utf8)) == target {
             totals.alreadyImported += 1
         } else {
-            unlink(dst)
-            guard symlink(target, dst) == 0 else { return fail(e, "symlink: \(String(cString: strerror(errno)))") }
+            unlinkat(out, outName, 0)
+            guard symlinkat(target, out, outName) == 0 else { return fail(e, "symlink: \(String(cString: strerror(errno)))") }
             totals.symlinks += 1
         }
-        if preserveOwner { lchown(dst, e.st.st_uid, e.st.st_gid) }
+        if preserveOwner { fchownat(out, outName, e.st.st_uid, e.st.st_gid, AT_SYMLINK_NOFOLLOW) }
     }
 
-    /// Mode, then owner (root only): handing the file to its owner may end the importer's own rights on it.
-    private func applyOwnership(_ e: TreeEntry, at dst: String) {
+    static func readLink(_ dir: Int32, _ name: [UInt8]) -> String? {
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = name.withCString { readlinkat(dir, $0, &buf, buf.count - 1) }
+        return n >= 0 ? String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
+    }
+
+    /// Mode, then owner (root only), of the entry `name` in `parent`, through a descriptor of that very entry:
+    /// a link swapped in there is not followed (it is skipped). Handing the file to its owner may end the
+    /// importer's own rights on it, hence the order.
+    private func applyOwnership(_ e: TreeEntry, parent: Int32, name: String) {
+        let fd = openat(parent, name, oPath | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return fail(e, "gone before its mode was set") }
+        defer { close(fd) }
         var cur = stat()
-        guard lstat(dst, &cur) == 0 else { return }
-        if cur.st_mode & 0o7777 != e.st.st_mode & 0o7777, chmod(dst, e.st.st_mode & 0o7777) != 0 {
+        guard fstat(fd, &cur) == 0, cur.st_mode & S_IFMT == e.st.st_mode & S_IFMT else {
+            return fail(e, "replaced before its mode was set (skipped)")
+        }
+        if cur.st_mode & 0o7777 != e.st.st_mode & 0o7777, chmod("/proc/self/fd/\(fd)", e.st.st_mode & 0o7777) != 0 {
             fail(e, "chmod: \(String(cString: strerror(errno)))")
         }
-        if preserveOwner, cur.st_uid != e.st.st_uid || cur.st_gid != e.st.st_gid, lchown(dst, e.st.st_uid, e.st.st_gid) != 0 {
+        if preserveOwner, cur.st_uid != e.st.st_uid || cur.st_gid != e.st.st_gid,
+           fchownat(fd, "", e.st.st_uid, e.st.st_gid, atEmptyPath) != 0 {
             fail(e, "chown: \(String(cString: strerror(errno)))")
         }
     }
 
-    private func setTimes(_ st: stat, at dst: String) {
-        let ts = [st.st_atim, st.st_mtim]
-        utimensat(AT_FDCWD, dst, ts, AT_SYMLINK_NOFOLLOW)
+    /// The same for a folder already open.
+    private func applyOwnership(_ e: TreeEntry, fd: Int32) {
+        var cur = stat()
+        guard fstat(fd, &cur) == 0 else { return }
+        if cur.st_mode & 0o7777 != e.st.st_mode & 0o7777, fchmod(fd, e.st.st_mode & 0o7777) != 0 {
+            fail(e, "chmod: \(String(cString: strerror(errno)))")
+        }
+        if preserveOwner, cur.st_uid != e.st.st_uid || cur.st_gid != e.st.st_gid, fchown(fd, e.st.st_uid, e.st.st_gid) != 0 {
+            fail(e, "chown: \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Extended attributes except protfs' own (the label is decided by the destination's policy), copied from
-    /// the open `srcFd`, never from a path.
-    private func copyXattrs(srcFd: Int32, to dst: String, entry: TreeEntry) {
-        func list(_ buf: UnsafeMutablePointer<CChar>?, _ n: Int) -> Int { flistxattr(srcFd, buf, n) }
-        func get(_ name: String, _ buf: UnsafeMutableRawPointer?, _ n: Int) -> Int { fgetxattr(srcFd, name, buf, n) }
-        let size = list(nil, 0)
+    /// the open `srcFd` to the open `dst`, never by a path.
+    private func copyXattrs(srcFd: Int32, to dst: Int32, entry: TreeEntry) {
+        let size = flistxattr(srcFd, nil, 0)
         guard size > 0 else { return }
         var names = [CChar](repeating: 0, count: size)
-        let got = list(&names, size)
+        let got = flistxattr(srcFd, &names, size)
         guard got > 0 else { return }
         for raw in names.prefix(got).split(separator: 0) {
             let name = String(decoding: raw.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if name.hasPrefix("user.protfs.") { continue }
-            let n = get(name, nil, 0)
+            let n = fgetxattr(srcFd, name, nil, 0)
             guard n >= 0 else { continue }
             var value = [UInt8](repeating: 0, count: max(n, 1))
-            let m = get(name, &value, n)
+            let m = fgetxattr(srcFd, name, &value, n)
             guard m >= 0 else { continue }
-            if lsetxattr(dst, name, value, m, 0) != 0, name.hasPrefix("user.") {
+            if fsetxattr(dst, name, value, m, 0) != 0, name.hasPrefix("user.") {
                 fail(entry, "xattr \(name): \(String(cString: strerror(errno)))")
             }
         }
     }
 
-    private func removeLeftovers(in dir: String) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
-        for n in names where n.hasPrefix(Self.tempPrefix) { unlink(dir + "/" + n) }
+    /// Removes temporary files of an interrupted run from the open folder `dir`.
+    private func removeLeftovers(in dir: Int32) {
+        let copy = fcntl(dir, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0, let stream = fdopendir(copy) else { if copy >= 0 { close(copy) }; return }
+        defer { closedir(stream) }
+        var leftovers: [String] = []
+        while let ent = readdir(stream) {
+            let name = withUnsafeBytes(of: ent.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name.hasPrefix(Self.tempPrefix) { leftovers.append(name) }
+        }
+        for n in leftovers { unlinkat(dir, n, 0) }
     }
 
     private func fail(_ e: TreeEntry, _ message: String) {
@@ -198,9 +252,15 @@ final class Importer {
         tempPrefix + Hex.encode(Array(Digest.sha256(Array(name.utf8)).prefix(8)))
     }
 
-    static func xattr(_ path: String, _ name: String) -> String? {
+    /// A protfs attribute of the entry `name` in `parent` (a regular file), read through its own descriptor.
+    static func xattr(_ parent: Int32, _ name: String, _ attribute: String) -> String? {
+        let fd = openat(parent, name, oPath | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
         var buf = [UInt8](repeating: 0, count: 256)
-        let n = getxattr(path, name, &buf, buf.count)
+        let n = getxattr("/proc/self/fd/\(fd)", attribute, &buf, buf.count)
         return n > 0 ? String(decoding: buf.prefix(n), as: UTF8.self) : nil
     }
 }
