@@ -312,9 +312,16 @@ extension Filesystem {
         let h = Self.handle(fi.pointee.fh)
         guard mode == 0 else { return reply(req, EOPNOTSUPP) }
         guard h.canWrite else { return reply(req, EBADF) }
+        // Growth by fallocate is a size change like a truncate: judged again after a raise, and a row.
+        guard stillHolds(h, .edit, op: "fallocate") else { return reply(req, EACCES) }
+        guard off >= 0, len > 0, off <= Int.max - len else { return reply(req, EINVAL) }
         do {
             let end = UInt64(off + len)
-            if end > h.file.container.size { try h.file.container.truncate(to: end) }
+            guard end > h.file.container.size else { return reply(req, 0) }
+            let row = h.caller.event(.setattr, .allowed, path: h.path, label: h.file.container.fields.labelId,
+                                     detail: "size \(end) (fallocate)")
+            guard record(row) else { return reply(req, EIO) }
+            try h.file.container.truncate(to: end)
             reply(req, 0)
         } catch { reply(req, errnoFor(error)) }
     }

@@ -15,7 +15,15 @@ final class RefusalCoalescer: @unchecked Sendable {
             uid = e.uid; kind = e.kind; path = e.path; newPath = e.newPath; label = e.label; detail = e.detail
         }
     }
-    struct Window { var start: Int64; var repeats: Int; var last: LedgerEvent }
+    struct Window {
+        var start: Int64
+        var repeats: Int
+        var last: LedgerEvent
+        /// Who the repeats came from, so a decoy process cannot hide another's refusals under its name.
+        var pids: [Int64] = []
+        var morePids = 0
+    }
+    static let pidsNamed = 8
 
     static let window: Int64 = 1_000_000_000
     /// Past this many distinct refusals in one second, every count is written out and the table starts over.
@@ -41,6 +49,9 @@ final class RefusalCoalescer: @unchecked Sendable {
             if var w = table[key], now - w.start < Self.window {
                 w.repeats += 1
                 w.last = e
+                if let pid = e.pid, !w.pids.contains(pid) {
+                    if w.pids.count < Self.pidsNamed { w.pids.append(pid) } else { w.morePids += 1 }
+                }
                 table[key] = w
                 return (false, [])
             }
@@ -77,7 +88,9 @@ final class RefusalCoalescer: @unchecked Sendable {
     static func countRow(_ w: Window) -> LedgerEvent {
         var row = w.last
         row.time = 0
+        let from = w.pids.map(String.init).joined(separator: ", ") + (w.morePids > 0 ? " and others" : "")
         row.detail = (row.detail.map { $0 + "; " } ?? "") + "repeated \(w.repeats) more times within 1 s"
+            + (from.isEmpty ? "" : " by pids \(from)")
         return row
     }
 }

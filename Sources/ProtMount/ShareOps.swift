@@ -97,8 +97,9 @@ extension Filesystem {
 
     /// Someone other than the owner may keep at most this many live grants in one file's header...
     static let grantsPerSharer = 16
-    /// ...and never take its last 1 KiB: room for the owner's own shares and for the hole list.
-    static let ownerReserve = 1024
+    /// ...and never take its last 1.5 KiB: room for a full hole list (1,026 bytes), a relabel to the longest
+    /// label id, and the owner's own shares. 1 KiB did not hold a full hole list (attack review).
+    static let ownerReserve = 1536
 
     /// Room in a header belongs to the file's owner first: 88 shares by another user holding `share` filled
     /// one before, and its owner could share it no more. Nil when the planned header is within both limits.

@@ -1,4 +1,5 @@
-# Holds a file open across a raise of its label, then reads it again through the same descriptor.
+# Holds a file open across a raise of its label, then reads it again and grows it (fallocate) through the same
+# descriptors.
 # usage: held_reader.py FILE SYNC_DIR   (writes SYNC_DIR/opened, waits for SYNC_DIR/raised, writes SYNC_DIR/result)
 import os
 import sys
@@ -6,6 +7,7 @@ import time
 
 path, sync = sys.argv[1], sys.argv[2]
 fd = os.open(path, os.O_RDONLY)
+rw = os.open(path, os.O_RDWR)
 first = os.pread(fd, 4096, 0)
 with open(os.path.join(sync, "opened"), "w") as out:
     out.write(first.decode(errors="replace"))
@@ -16,5 +18,10 @@ try:
     result = "read:" + os.pread(fd, 4096, 0).decode(errors="replace")
 except OSError as e:
     result = "error:" + os.strerror(e.errno)
+try:
+    os.posix_fallocate(rw, 0, 819200)
+    result += "|fallocate:ok"
+except OSError as e:
+    result += "|fallocate:" + os.strerror(e.errno)
 with open(os.path.join(sync, "result"), "w") as out:
     out.write(result)
