@@ -161,7 +161,9 @@ extension Filesystem {
         let h = Handle(inode: node, file: file, rights: rights, judgedOn: generation, canRead: canRead, canWrite: canWrite,
                        caller: caller, path: path, scanner: scan)
         fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
-        fi.pointee.keep_cache = 1
+        // Content that expires is never served from the kernel's cache: every read reaches this daemon, which
+        // refuses it once the label's expiry has passed (a held handle read on from the cache before).
+        if now.expiry != nil { fi.pointee.direct_io = 1 } else { fi.pointee.keep_cache = 1 }
         // A close settles labels of what was written; a handle that cannot write has nothing to settle, so
         // its close(2) need not wait for a round trip to this daemon (the release still comes).
         if !canWrite { fi.pointee.noflush = 1 }

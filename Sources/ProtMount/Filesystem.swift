@@ -26,6 +26,8 @@ final class Filesystem: @unchecked Sendable {
     /// Set once the session exists: for cache invalidations (`dropCachedContent`).
     var session: OpaquePointer?
     let notifications = DispatchQueue(label: "protfs-notify")
+    /// Bumped by every revocation: handles judge their rights again at their next read or write.
+    let rightsEpoch = Atomic<UInt64>(0)
     /// Identical refusals repeated within a second: one row and a count (RefusalCoalescer).
     let refusals: RefusalCoalescer
     let ledgerMode: LedgerMode

@@ -1,6 +1,7 @@
 import CFuse3
 import Dispatch
 import ProtPolicy
+import Synchronization
 
 extension Filesystem {
     /// Whether the holder of `h` still holds `right`. Rights are bound at open, but a header rewritten since
@@ -17,13 +18,16 @@ extension Filesystem {
         return false
     }
 
-    /// The rights of the holder of `h` under the file's current header.
+    /// The rights of the holder of `h` under the file's current header, the revocations so far and the clock:
+    /// judged again after a header change, a revocation (`rightsEpoch`) or an expiry of the label or a grant.
     func currentRights(_ h: Handle) -> Rights {
         let c = h.file.container
-        if let rights = h.rights(judgedOn: c.headerGeneration) { return rights }
+        let epoch = rightsEpoch.load(ordering: .acquiring), now = currentTimeNanos()
+        if let rights = h.rights(judgedOn: c.headerGeneration, epoch: epoch, now: now) { return rights }
         let (fields, generation) = c.headerSnapshot
-        let rights = store.rights(of: h.caller.identity, header: fields)
-        h.rejudged(rights, on: generation)
+        let rights = store.rights(of: h.caller.identity, header: fields, now: now)
+        let deadlines = ([fields.expiry] + fields.grants.map(\.expiry)).compactMap { $0 }.filter { $0 > now }
+        h.rejudged(rights, on: generation, epoch: epoch, until: deadlines.min())
         return rights
     }
 

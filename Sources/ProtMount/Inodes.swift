@@ -81,6 +81,11 @@ final class InodeTable: @unchecked Sendable {
     }
 
     var count: Int { lock.locked { byIno.count } }
+
+    /// The inode number the kernel knows a backing file by, if it knows it.
+    func known(_ st: stat) -> UInt64? {
+        lock.locked { byBacking[BackingKey(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))]?.ino }
+    }
     /// Past the pressure mark: new entries should wait for a lookup of their own (see `readdir`).
     var crowded: Bool { lock.locked { byIno.count > pressureMark } }
     /// Past this many, new entries pause for the reclaimer (`Filesystem.entry`).

@@ -24,8 +24,9 @@ final class Handle: @unchecked Sendable {
     let caller: Caller
     let path: [UInt8]
     private let lock = PthreadMutex()
-    /// Guarded by `lock`: the rights as last judged and the header generation they were judged on.
-    private var judged: (generation: UInt64, rights: Rights)
+    /// Guarded by `lock`: the rights as last judged, the header generation and revocation epoch they were
+    /// judged on, and when they stop holding (the next expiry of the label or a grant; nil for never).
+    private var judged: (generation: UInt64, epoch: UInt64, rights: Rights, until: Int64?)
     /// Guarded by `lock`: the rights whose loss was logged (one row per handle, however often it retries).
     private var lossLogged: Rights = []
     private(set) var bytesRead: Int64 = 0
@@ -39,15 +40,21 @@ final class Handle: @unchecked Sendable {
          caller: Caller, path: [UInt8], scanner: ContentScanner?) {
         self.inode = inode; self.file = file; self.canRead = canRead; self.canWrite = canWrite
         self.caller = caller; self.path = path; self.scanner = scanner
-        judged = (generation, rights)
+        // An epoch no revocation reaches: the first read or write judges again, which also learns the next expiry.
+        judged = (generation, .max, rights, nil)
     }
 
-    /// The rights judged on header `generation`, or nil when they were judged on another one.
-    func rights(judgedOn generation: UInt64) -> Rights? {
-        lock.locked { judged.generation == generation ? judged.rights : nil }
+    /// The rights judged on header `generation` and revocation `epoch`, still in force at `now`; nil otherwise.
+    func rights(judgedOn generation: UInt64, epoch: UInt64, now: Int64) -> Rights? {
+        lock.locked {
+            guard judged.generation == generation, judged.epoch == epoch, judged.until.map({ now < $0 }) ?? true else { return nil }
+            return judged.rights
+        }
     }
 
-    func rejudged(_ rights: Rights, on generation: UInt64) { lock.locked { judged = (generation, rights) } }
+    func rejudged(_ rights: Rights, on generation: UInt64, epoch: UInt64, until: Int64?) {
+        lock.locked { judged = (generation, epoch, rights, until) }
+    }
 
     /// True the first time the loss of `right` is reported on this handle.
     func firstLoss(of right: Rights) -> Bool {

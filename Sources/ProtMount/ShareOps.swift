@@ -133,7 +133,8 @@ extension Filesystem {
         do {
             if node === inodes.root {
                 guard let id = req.shareId, let r = try book.load(id) else { return .failure("no share \(req.shareId ?? "(none given)")") }
-                return try revoke([r], req.recipient, caller: caller, path: Array(r.path.utf8), file: nil)
+                return try revoke([r], req.recipient, caller: caller, path: Array(r.path.utf8), file: nil,
+                                  ino: knownInode(atSharePath: r.path))
             }
             guard node.isRegular else { return .failure("only files carry shares") }
             return try withOpenFile(node) { file in
@@ -141,7 +142,7 @@ extension Filesystem {
                 let wanted = req.shareId.map { ids.contains($0) ? [$0] : [] } ?? Array(ids)
                 let records = try wanted.compactMap { try book.load($0) }
                 guard !records.isEmpty else { return .failure("\(Self.text(path)) has no share \(req.shareId ?? "")") }
-                return try revoke(records, req.recipient, caller: caller, path: path, file: file)
+                return try revoke(records, req.recipient, caller: caller, path: path, file: file, ino: node.ino)
             }
         } catch {
             record(caller.event(.revoke, .error, path: path, detail: "\(error)"))
@@ -151,7 +152,8 @@ extension Filesystem {
 
     /// Marks the shares revoked (the key service refuses from now on), makes their grants count for nothing
     /// here, and takes them out of the file's header when the file is at hand.
-    private func revoke(_ records: [ShareRecord], _ recipient: String?, caller: Caller, path: [UInt8], file: OpenFile?) throws -> ControlAnswer {
+    private func revoke(_ records: [ShareRecord], _ recipient: String?, caller: Caller, path: [UInt8], file: OpenFile?,
+                        ino: UInt64? = nil) throws -> ControlAnswer {
         let book = ShareBook(store: store)
         var done: [String] = []
         for var r in records {
@@ -168,16 +170,36 @@ extension Filesystem {
             } else {
                 store.revoke(shareId: idBytes, grantee: nil)
             }
+            rightsEpoch.add(1, ordering: .releasing)
             if let c = file?.container {
                 let f = c.fields
                 try c.rewriteHeader(Sharing.removingGrants(f, shareId: idBytes, recipient: who),
                                     kek: try store.labelKey(f.labelId, version: f.labelKeyVersion))
             }
+            if let ino { dropCachedContent(ino) }
             record(caller.event(.revoke, .allowed, path: path, label: r.label,
                                 detail: "share=\(r.id) recipient=\(who?.name ?? "*")"))
             done.append(r.id)
         }
         return ControlAnswer(ok: true, revoked: done)
+    }
+
+    /// The kernel's inode number of the file at `path` in the share, if it has one (for a revoke by share id,
+    /// whose file is not at hand): walked from the store root one name at a time, links not followed.
+    func knownInode(atSharePath path: String) -> UInt64? {
+        var dir = fcntl(inodes.root.fd, F_DUPFD_CLOEXEC, 0)
+        let names = path.split(separator: "/").map(String.init)
+        guard dir >= 0, let last = names.last else { return nil }
+        defer { close(dir) }
+        for name in names.dropLast() {
+            let next = openat(dir, name, oPath | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard next >= 0 else { return nil }
+            close(dir)
+            dir = next
+        }
+        var st = stat()
+        guard fstatat(dir, last, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        return inodes.known(st)
     }
 
     /// At mount: revocations recorded earlier keep counting.

@@ -248,6 +248,27 @@ struct AttackTests {
         #expect(counted == 5000, "the rows account for \(counted) refusals")
     }
 
+    /// A handle held past the label's expiry read on (uncached from the daemon, cached from the kernel): reads
+    /// of expiring content all reach the daemon, and after the expiry they are refused.
+    @Test func handlesHeldPastAnExpiryStopReading() throws {
+        let m = try MountedStore()
+        let reader = Self.script(m, "held_reader.py")
+        let sync = m.dir + "/sync"
+        MountEnv.sh("mkdir -m 0777 '\(sync)'")
+        let file = m.path("expiring/t.txt")
+        #expect(MountEnv.sh("echo brief > '\(file)' && chmod 0644 '\(file)'", as: "pfalice").status == 0)
+        let pid = MountEnv.spawn("exec /usr/bin/setpriv --reuid=pfbob --regid=$(id -g pfbob) --init-groups -- "
+                                 + "/usr/bin/python3 '\(reader)' '\(file)' '\(sync)'")
+        defer { MountEnv.stop(pid) }
+        for _ in 0..<100 where access(sync + "/opened", F_OK) != 0 { usleep(50_000) }
+        #expect((try? String(contentsOfFile: sync + "/opened", encoding: .utf8)) == "brief\n")
+        sleep(3)   // the temp label expires 2 s after labeling
+        MountEnv.sh("touch '\(sync)/raised'")
+        for _ in 0..<100 where access(sync + "/result", F_OK) != 0 { usleep(50_000) }
+        let result = (try? String(contentsOfFile: sync + "/result", encoding: .utf8)) ?? "no result"
+        #expect(result == "error:Permission denied|fallocate:skipped", "\(result)")
+    }
+
     /// Another user holding `share` on a file filled its header with 88 shares, and the owner could share no
     /// more: someone else may keep 16 grants in it and never its last 1 KiB; the owner still can share.
     @Test func anotherUserCannotFillAFilesHeader() throws {
