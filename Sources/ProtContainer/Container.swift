@@ -39,7 +39,9 @@ public final class Container: @unchecked Sendable {
     /// +1 for each header rewrite: cheaper to compare than the fields, for handles judged on an older header.
     public var headerGeneration: UInt64 { lock.reading { generation } }
     /// The fields and the generation they belong to, read together.
-    public var headerSnapshot: (fields: HeaderFields, generation: UInt64) { lock.reading { (currentFields, generation) } }
+    public var headerSnapshot: (fields: HeaderFields, generation: UInt64) {
+        lock.reading { (currentFields, generation) }
+    }
 
     /// Writes a new empty container into `fd` (which must be empty) with a fresh content key wrapped under `kek`.
     public static func create(fd: Int32, fields: HeaderFields, kek: SecureBytes) throws -> Container {
@@ -278,7 +280,8 @@ public final class Container: @unchecked Sendable {
 
     /// Bytes left in a header slot's body with these fields (negative: they do not fit).
     public static func headerRoom(_ fields: HeaderFields) -> Int {
-        HeaderSlot.maxBody - HeaderSlot.encodeBody(fields, wrappedKey: [UInt8](repeating: 0, count: AESGCM.overhead + 32)).count
+        let wrapped = [UInt8](repeating: 0, count: AESGCM.overhead + 32)
+        return HeaderSlot.maxBody - HeaderSlot.encodeBody(fields, wrappedKey: wrapped).count
     }
 
     static func slotImage(fields: HeaderFields, wrappedKey: [UInt8], generation: UInt64, fileKey: SecureBytes) throws -> ([UInt8], [UInt8]) {
@@ -310,7 +313,8 @@ public final class Container: @unchecked Sendable {
     /// `rewriteHeader` under the writer lock, with the content key already wrapped.
     func rewriteHeaderLocked(_ newFields: HeaderFields, wrappedKey wrapped: [UInt8]) throws {
         let finalPlain = try readBlock(finalIndex)
-        let (image, mac) = try Self.slotImage(fields: newFields, wrappedKey: wrapped, generation: generation + 1, fileKey: fileKey)
+        let (image, mac) = try Self.slotImage(fields: newFields, wrappedKey: wrapped, generation: generation + 1,
+                                              fileKey: fileKey)
         let slot = 1 - activeSlot
         try image.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Int64(slot * Layout.slotSize)) }
         guard fdatasync(fd) == 0 else { throw ContainerError.io("fdatasync", errno) }

@@ -29,7 +29,9 @@ extension Container {
                     let n = Int(min(UInt64(buf.count), end - off))
                     try buf.withUnsafeMutableBytes { b in
                         let part = UnsafeMutableRawBufferPointer(rebasing: b[0..<n])
-                        guard try FileIO.preadFull(fd, part, at: Int64(off)) == n else { throw ContainerError.invalidLength(off) }
+                        guard try FileIO.preadFull(fd, part, at: Int64(off)) == n else {
+                            throw ContainerError.invalidLength(off)
+                        }
                         try FileIO.pwriteFull(out, UnsafeRawBufferPointer(part), at: Int64(off))
                     }
                     off += UInt64(n)

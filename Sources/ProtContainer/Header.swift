@@ -164,8 +164,8 @@ struct HeaderSlot {
         let holes = flags & holesFlag != 0 ? try parseHoles(&b) : []
         guard b.remaining == 0 else { throw ContainerError.corruptHeader("trailing bytes in body") }
         let fields = HeaderFields(fileId: fileId, labelId: label, labelKeyVersion: keyVersion, ownerUid: owner,
-                                  labeledAt: labeledAt, method: method, expiry: expiry == 0 ? nil : expiry, grants: grants,
-                                  holes: holes)
+                                  labeledAt: labeledAt, method: method, expiry: expiry == 0 ? nil : expiry,
+                                  grants: grants, holes: holes)
         return (HeaderSlot(fields: fields, wrappedKey: wrapped, generation: generation, mac: mac),
                 Array(slot[0..<(bodyStart + bodyLength)]))
     }
@@ -181,7 +181,9 @@ extension HeaderSlot {
             let first = try b.u64("hole start"), count = try b.u64("hole length")
             // Block 0 is never a hole (the first extension keeps it); each range starts past the one before.
             let startsAfter = holes.last.map { first > $0.end } ?? (first > 0)
-            guard count > 0, first <= UInt64.max - count, startsAfter else { throw ContainerError.corruptHeader("hole list") }
+            guard count > 0, first <= UInt64.max - count, startsAfter else {
+                throw ContainerError.corruptHeader("hole list")
+            }
             holes.append(BlockRange(first: first, count: count))
         }
         return holes

@@ -10,7 +10,8 @@ public enum Layout {
     public static let sealedBlockSize = blockSize + 28
     /// The largest plaintext size whose container offsets fit in an off_t. Beyond it a truncate crashed the
     /// daemon (an overflow trap: any user with `edit` on any file could end the mount for everyone); now EFBIG.
-    public static let maxPlaintextSize = (UInt64(Int64.max) - UInt64(headerSize)) / UInt64(sealedBlockSize) * UInt64(blockSize)
+    public static let maxPlaintextSize =
+        (UInt64(Int64.max) - UInt64(headerSize)) / UInt64(sealedBlockSize) * UInt64(blockSize)
 
     /// Plaintext size for a container of `ciphertextSize` bytes, or nil when no valid container has that length.
     /// Content always holds at least one block; only an empty file has a block with no plaintext.

@@ -98,8 +98,9 @@ extension Filesystem {
         let (fields, generation) = made.container.headerSnapshot
         let rights = store.rights(of: caller.identity, header: fields)
         let (_, canRead, _) = Self.needed(flags: fi.pointee.flags)
-        let h = Handle(inode: node, file: file, rights: rights, judgedOn: generation, canRead: canRead && rights.contains(.view),
-                       canWrite: true, caller: caller, path: made.path, scanner: ContentScanner(detectors))
+        let h = Handle(inode: node, file: file, rights: rights, judgedOn: generation,
+                       canRead: canRead && rights.contains(.view), canWrite: true, caller: caller, path: made.path,
+                       scanner: ContentScanner(detectors))
         fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
         fi.pointee.keep_cache = 1
         var e = fuse_entry_param()
@@ -158,8 +159,8 @@ extension Filesystem {
             }
         }
         let scan = canWrite && (truncated || file.container.size == 0) ? ContentScanner(detectors) : nil
-        let h = Handle(inode: node, file: file, rights: rights, judgedOn: generation, canRead: canRead, canWrite: canWrite,
-                       caller: caller, path: path, scanner: scan)
+        let h = Handle(inode: node, file: file, rights: rights, judgedOn: generation, canRead: canRead,
+                       canWrite: canWrite, caller: caller, path: path, scanner: scan)
         fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
         // Content that expires is never served from the kernel's cache: every read reaches this daemon, which
         // refuses it once the label's expiry has passed (a held handle read on from the cache before).

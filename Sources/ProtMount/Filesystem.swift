@@ -49,7 +49,9 @@ final class Filesystem: @unchecked Sendable {
         inodes = try InodeTable(rootFD: fd)
         detectors = try DetectorSet(store.policy.detectorDefinitions)
         rootAttributes = Mutex(RootAttributes.load(root: store.root) ?? .standard)
-        refusals = RefusalCoalescer { [ledger, ledgerMode, log] e in _ = Self.write(e, ledger: ledger, mode: ledgerMode, log: log) }
+        refusals = RefusalCoalescer { [ledger, ledgerMode, log] e in
+            _ = Self.write(e, ledger: ledger, mode: ledgerMode, log: log)
+        }
     }
 
     static let hiddenName = Store.metaDirName
@@ -266,7 +268,9 @@ final class Filesystem: @unchecked Sendable {
             if !needed.isEmpty {
                 let caller = Caller(req)
                 let label: String?, rights: Rights
-                if let h = handle, needed == [.edit], h.canWrite { rights = currentRights(h); label = h.file.container.fields.labelId }
+                if let h = handle, needed == [.edit], h.canWrite {
+                    rights = currentRights(h); label = h.file.container.fields.labelId
+                }
                 else {
                     do {
                         guard let f = try header(of: node) else { return reply(req, EIO) }

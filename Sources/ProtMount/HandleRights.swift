@@ -13,7 +13,8 @@ extension Filesystem {
         if h.firstLoss(of: right) {
             let fields = h.file.container.fields
             record(h.caller.event(.deny, .denied, path: h.path, label: fields.labelId,
-                                  detail: "\(op) on a handle opened before the label became \(fields.labelId) needs \(right); caller holds \(rights)"))
+                                  detail: "\(op) on a handle opened before the label became \(fields.labelId) needs "
+                                      + "\(right); caller holds \(rights)"))
         }
         return false
     }

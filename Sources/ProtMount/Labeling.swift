@@ -30,13 +30,15 @@ extension Filesystem {
         let decision = store.policy.classify(path: Self.text(path), detectorCounts: counts ?? [:], existing: current)
         guard decision.label != current else { return }
         let why = decision.fired.filter { $0.label == decision.label }.map { "\($0.detector) x\($0.count)" }.joined(separator: ", ")
-        relabel(h.file, h.inode, to: decision.label, method: .auto, caller: h.caller, path: path, detail: "auto: \(why.isEmpty ? "folder rule" : why)")
+        relabel(h.file, h.inode, to: decision.label, method: .auto, caller: h.caller, path: path,
+                detail: "auto: \(why.isEmpty ? "folder rule" : why)")
     }
 
     /// Rewraps the content key under another label and logs the change; the kernel's cached pages of the file
     /// are dropped, so handles opened before are judged again under the new label.
     @discardableResult
-    func relabel(_ file: OpenFile, _ node: Inode, to label: String, method: LabelingMethod, caller: Caller, path: [UInt8], detail: String) -> Int32 {
+    func relabel(_ file: OpenFile, _ node: Inode, to label: String, method: LabelingMethod, caller: Caller,
+                 path: [UInt8], detail: String) -> Int32 {
         let c = file.container
         let previous = c.fields.labelId
         do {
@@ -92,7 +94,8 @@ extension Filesystem {
         _ = try? withOpenFile(node) { file in
             let current = file.container.fields.labelId
             if store.policy.rank(folder) > store.policy.rank(current) {
-                relabel(file, node, to: folder, method: .folder, caller: caller, path: path, detail: "moved into a more sensitive folder")
+                relabel(file, node, to: folder, method: .folder, caller: caller, path: path,
+                        detail: "moved into a more sensitive folder")
             }
         }
     }

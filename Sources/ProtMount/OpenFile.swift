@@ -47,7 +47,9 @@ final class Handle: @unchecked Sendable {
     /// The rights judged on header `generation` and revocation `epoch`, still in force at `now`; nil otherwise.
     func rights(judgedOn generation: UInt64, epoch: UInt64, now: Int64) -> Rights? {
         lock.locked {
-            guard judged.generation == generation, judged.epoch == epoch, judged.until.map({ now < $0 }) ?? true else { return nil }
+            guard judged.generation == generation, judged.epoch == epoch, judged.until.map({ now < $0 }) ?? true else {
+                return nil
+            }
             return judged.rights
         }
     }

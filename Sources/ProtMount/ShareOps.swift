@@ -67,7 +67,8 @@ extension Filesystem {
                 let sharer = userName(uid: caller.uid) ?? "uid:\(caller.uid)"
                 let plan = try Sharing(store: store).plan(req, container: c, path: Self.text(path), sharerUid: caller.uid,
                                                           sharer: sharer, now: currentTimeNanos())
-                if !rights.contains(.owner), let why = headerRoomRefusal(plan.fields, shareId: req.shareId, caller: caller) {
+                if !rights.contains(.owner),
+                   let why = headerRoomRefusal(plan.fields, shareId: req.shareId, caller: caller) {
                     record(caller.event(.deny, .denied, path: path, label: before.labelId, detail: "share: \(why)"))
                     return .failure(why)
                 }
@@ -114,7 +115,8 @@ extension Filesystem {
                 + "\(Self.grantsPerSharer): revoke some of your shares of it first"
         }
         if Container.headerRoom(planned) < Self.ownerReserve {
-            return "the rest of this file's header is kept for its owner; ask the owner to share it, or to revoke old shares"
+            return "the rest of this file's header is kept for its owner; ask the owner to share it, "
+                + "or to revoke old shares"
         }
         return nil
     }

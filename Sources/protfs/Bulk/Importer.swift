@@ -33,7 +33,9 @@ final class Importer {
         // link: a user who can write in a destination folder could otherwise swap a folder for a link and have
         // root's import chmod, create or unlink files anywhere on the host.
         let base = open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard base >= 0 else { return fail(TreeEntry(path: [], kind: .directory, st: stat()), "cannot open \(destination)") }
+        guard base >= 0 else {
+            return fail(TreeEntry(path: [], kind: .directory, st: stat()), "cannot open \(destination)")
+        }
         defer { close(base) }
         var done = 0
         var doneBytes: UInt64 = 0
@@ -47,7 +49,9 @@ final class Importer {
             defer { close(parent) }
             switch e.kind {
             case .directory:
-                if mkdirat(parent, name, 0o700) != 0 && errno != EEXIST { fail(e, "mkdir: \(String(cString: strerror(errno)))"); continue }
+                if mkdirat(parent, name, 0o700) != 0 && errno != EEXIST {
+                    fail(e, "mkdir: \(String(cString: strerror(errno)))"); continue
+                }
                 directories.append(e)
             case .file:
                 importFile(e, parent: parent, name: name)
@@ -87,7 +91,8 @@ final class Importer {
         let names = rel.split(separator: 0x2F, omittingEmptySubsequences: true).map(Array.init)
         guard let last = names.last else { errno = EINVAL; return nil }
         let parentRel = Array(rel.prefix(max(0, rel.count - last.count - 1)))
-        let fd = parentRel.isEmpty ? fcntl(base, F_DUPFD_CLOEXEC, 0) : TreeWalk.openBeneath(base, parentRel, O_RDONLY | O_DIRECTORY)
+        let fd = parentRel.isEmpty ? fcntl(base, F_DUPFD_CLOEXEC, 0)
+            : TreeWalk.openBeneath(base, parentRel, O_RDONLY | O_DIRECTORY)
         return fd >= 0 ? (fd, String(decoding: last, as: UTF8.self)) : nil
     }
 
@@ -132,7 +137,9 @@ final class Importer {
         let ts = [st.st_atim, st.st_mtim]
         utimensat(parent, temp, ts, AT_SYMLINK_NOFOLLOW)
         guard renameat(parent, temp, parent, name) == 0 else {
-            let m = String(cString: strerror(errno)); unlinkat(parent, temp, 0); return fail(e, "rename into place: \(m)")
+            let m = String(cString: strerror(errno))
+            unlinkat(parent, temp, 0)
+            return fail(e, "rename into place: \(m)")
         }
         applyOwnership(TreeEntry(path: e.path, kind: .file, st: st), parent: parent, name: name)
         totals.files += 1
@@ -152,18 +159,24 @@ final class Importer {
         guard parent >= 0 else { return fail(e, "unreadable symlink: \(String(cString: strerror(errno)))") }
         defer { close(parent) }
         var now = stat()
-        guard name.withCString({ fstatat(parent, $0, &now, AT_SYMLINK_NOFOLLOW) }) == 0, now.st_mode & S_IFMT == S_IFLNK,
-              now.st_dev == e.st.st_dev, now.st_ino == e.st.st_ino else { return fail(e, "changed since the walk (skipped)") }
+        guard name.withCString({ fstatat(parent, $0, &now, AT_SYMLINK_NOFOLLOW) }) == 0,
+              now.st_mode & S_IFMT == S_IFLNK, now.st_dev == e.st.st_dev, now.st_ino == e.st.st_ino else {
+            return fail(e, "changed since the walk (skipped)")
+        }
         guard let target = Self.readLink(parent, name) else {
             return fail(e, "unreadable symlink: \(String(cString: strerror(errno)))")
         }
         var st = stat()
-        if name.withCString({ fstatat(parent, $0, &st, 0) }) != 0 { Out.warn("import: \(e.text): dangling symlink (copied as a link)") }
+        if name.withCString({ fstatat(parent, $0, &st, 0) }) != 0 {
+            Out.warn("import: \(e.text): dangling symlink (copied as a link)")
+        }
         if Self.readLink(out, Array(outName.utf8)) == target {
             totals.alreadyImported += 1
         } else {
             unlinkat(out, outName, 0)
-            guard symlinkat(target, out, outName) == 0 else { return fail(e, "symlink: \(String(cString: strerror(errno)))") }
+            guard symlinkat(target, out, outName) == 0 else {
+                return fail(e, "symlink: \(String(cString: strerror(errno)))")
+            }
             totals.symlinks += 1
         }
         if preserveOwner { fchownat(out, outName, e.st.st_uid, e.st.st_gid, AT_SYMLINK_NOFOLLOW) }
@@ -202,7 +215,8 @@ final class Importer {
         if cur.st_mode & 0o7777 != e.st.st_mode & 0o7777, fchmod(fd, e.st.st_mode & 0o7777) != 0 {
             fail(e, "chmod: \(String(cString: strerror(errno)))")
         }
-        if preserveOwner, cur.st_uid != e.st.st_uid || cur.st_gid != e.st.st_gid, fchown(fd, e.st.st_uid, e.st.st_gid) != 0 {
+        if preserveOwner, cur.st_uid != e.st.st_uid || cur.st_gid != e.st.st_gid,
+           fchown(fd, e.st.st_uid, e.st.st_gid) != 0 {
             fail(e, "chown: \(String(cString: strerror(errno)))")
         }
     }
@@ -236,7 +250,9 @@ final class Importer {
         defer { closedir(stream) }
         var leftovers: [String] = []
         while let ent = readdir(stream) {
-            let name = withUnsafeBytes(of: ent.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            let name = withUnsafeBytes(of: ent.pointee.d_name) {
+                String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
             if name.hasPrefix(Self.tempPrefix) { leftovers.append(name) }
         }
         for n in leftovers { unlinkat(dir, n, 0) }
