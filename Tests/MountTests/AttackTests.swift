@@ -252,21 +252,13 @@ struct AttackTests {
     /// of expiring content all reach the daemon, and after the expiry they are refused.
     @Test func handlesHeldPastAnExpiryStopReading() throws {
         let m = try MountedStore()
-        let reader = Self.script(m, "held_reader.py")
-        let sync = m.dir + "/sync"
-        MountEnv.sh("mkdir -m 0777 '\(sync)'")
         let file = m.path("expiring/t.txt")
         #expect(MountEnv.sh("echo brief > '\(file)' && chmod 0644 '\(file)'", as: "pfalice").status == 0)
-        let pid = MountEnv.spawn("exec /usr/bin/setpriv --reuid=pfbob --regid=$(id -g pfbob) --init-groups -- "
-                                 + "/usr/bin/python3 '\(reader)' '\(file)' '\(sync)'")
-        defer { MountEnv.stop(pid) }
-        for _ in 0..<100 where access(sync + "/opened", F_OK) != 0 { usleep(50_000) }
-        #expect((try? String(contentsOfFile: sync + "/opened", encoding: .utf8)) == "brief\n")
+        let bob = HeldReader(m, file: file)
+        #expect(bob.opened() == "brief\n")
         sleep(3)   // the temp label expires 2 s after labeling
-        MountEnv.sh("touch '\(sync)/raised'")
-        for _ in 0..<100 where access(sync + "/result", F_OK) != 0 { usleep(50_000) }
-        let result = (try? String(contentsOfFile: sync + "/result", encoding: .utf8)) ?? "no result"
-        #expect(result == "error:Permission denied|fallocate:skipped", "\(result)")
+        bob.proceed()
+        #expect(bob.result() == "error:Permission denied|fallocate:skipped")
     }
 
     /// Another user holding `share` on a file filled its header with 88 shares, and the owner could share no
@@ -308,26 +300,14 @@ struct AttackTests {
     /// reads on the old handle stop, from the kernel's cache too, and the first refusal is logged once.
     @Test func handlesOpenedBeforeARaiseStopReading() throws {
         let m = try MountedStore()
-        let reader = Self.script(m, "held_reader.py")
-        let sync = m.dir + "/sync"
-        MountEnv.sh("mkdir -m 0777 '\(sync)'")
         let file = m.path("public/memo.txt")
         #expect(MountEnv.sh("echo hello > '\(file)' && chmod 0666 '\(file)'", as: "pfalice").status == 0)
-        let pid = MountEnv.spawn("exec /usr/bin/setpriv --reuid=pfbob --regid=$(id -g pfbob) --init-groups -- "
-                                 + "/usr/bin/python3 '\(reader)' '\(file)' '\(sync)'")
-        defer { MountEnv.stop(pid) }
-        func waitFor(_ name: String) -> String? {
-            for _ in 0..<200 {
-                if let text = try? String(contentsOfFile: sync + "/" + name, encoding: .utf8) { return text }
-                usleep(50_000)
-            }
-            return nil
-        }
-        #expect(waitFor("opened") == "hello\n")
+        let bob = HeldReader(m, file: file)
+        #expect(bob.opened() == "hello\n")
         #expect(MountEnv.sh("echo 'pay 4111 1111 1111 1111' >> '\(file)'", as: "pfalice").status == 0)
         #expect(m.label("public/memo.txt") == "conf/fin")
-        MountEnv.sh("touch '\(sync)/raised'")
-        let result = waitFor("result") ?? "no result"
+        bob.proceed()
+        let result = bob.result()
         #expect(result == "error:Permission denied|fallocate:Permission denied", "pfbob after the raise: \(result)")
         #expect(MountEnv.sh("cat '\(file)'", as: "pfbob").status != 0)
         let refusals = m.ledger("--event deny").filter { ($0["detail"] as? String)?.contains("handle opened before") == true }

@@ -167,30 +167,18 @@ struct ShareTests {
     @Test func handlesHeldAcrossARevokeStopReading() throws {
         for byId in [false, true] {
             let s = try ShareScene()
-            let reader = AttackTests.script(s.m, "held_reader.py")
-            let sync = s.m.dir + "/sync"
-            MountEnv.sh("mkdir -m 0777 '\(sync)'")
             let share = s.share("--to pfbob --access viewer --expires 7d --no-tracking -o bob.pfs")
             #expect(share.status == 0, "\(share.err)")
             let file = s.m.path("finance/q3.txt")
-            let pid = MountEnv.spawn("exec /usr/bin/setpriv --reuid=pfbob --regid=$(id -g pfbob) --init-groups -- "
-                                     + "/usr/bin/python3 '\(reader)' '\(file)' '\(sync)'")
-            defer { MountEnv.stop(pid) }
-            func waitFor(_ name: String) -> String? {
-                for _ in 0..<200 {
-                    if let text = try? String(contentsOfFile: sync + "/" + name, encoding: .utf8) { return text }
-                    usleep(50_000)
-                }
-                return nil
-            }
-            #expect(waitFor("opened") == s.content)
+            let bob = HeldReader(s.m, file: file)
+            #expect(bob.opened() == s.content)
             let id = s.rows("share").compactMap { ($0["detail"] as? String)?.split(separator: " ").first { $0.hasPrefix("share=") } }
                 .first.map { String($0.dropFirst(6)) } ?? ""
             let revoke = byId ? "'\(MountEnv.binary)' revoke \(id) --store '\(s.m.mnt)'" : "'\(MountEnv.binary)' revoke '\(file)'"
             let rv = MountEnv.sh(revoke, as: "pfalice")
             #expect(rv.status == 0, "\(rv.err)")
-            MountEnv.sh("touch '\(sync)/raised'")
-            let result = waitFor("result") ?? "no result"
+            bob.proceed()
+            let result = bob.result()
             #expect(result == "error:Permission denied|fallocate:skipped", "\(byId ? "by id" : "by path"): \(result)")
         }
     }
