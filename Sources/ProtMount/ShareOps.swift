@@ -190,9 +190,10 @@ extension Filesystem {
     /// whose file is not at hand): walked from the store root one name at a time, links not followed.
     func knownInode(atSharePath path: String) -> UInt64? {
         var dir = fcntl(inodes.root.fd, F_DUPFD_CLOEXEC, 0)
-        let names = path.split(separator: "/").map(String.init)
-        guard dir >= 0, let last = names.last else { return nil }
+        guard dir >= 0 else { return nil }
         defer { close(dir) }
+        let names = path.split(separator: "/").map(String.init)
+        guard let last = names.last else { return nil }
         for name in names.dropLast() {
             let next = openat(dir, name, oPath | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard next >= 0 else { return nil }
