@@ -12,11 +12,22 @@ struct Protfs: ParsableCommand {
         Passphrases come from --passphrase-file, PROTFS_PASSPHRASE or a terminal prompt, never from arguments.
         """,
         version: "0.1.0",
-        subcommands: [InitCommand.self, PasswdCommand.self, InfoCommand.self, ProtectCommand.self, UnprotectCommand.self,
-                      FsckCommand.self, MountCommand.self, UnmountCommand.self, StatusCommand.self, IdentityCommand.self,
-                      ShareCommand.self, OpenCommand.self, ServeCommand.self, TrackCommand.self, RevokeCommand.self,
-                      ScanCommand.self, ImportCommand.self, LabelCommand.self, PolicyCommand.self, AuditCommand.self, ReportCommand.self, BenchCommand.self,
-                      DebugCommand.self]
+        groupedSubcommands: [
+            CommandGroup(name: "Stores", subcommands: [
+                InitCommand.self, PasswdCommand.self, InfoCommand.self, StatusCommand.self, FsckCommand.self,
+                PolicyCommand.self, LabelCommand.self,
+            ]),
+            CommandGroup(name: "Mounting", subcommands: [MountCommand.self, UnmountCommand.self]),
+            CommandGroup(name: "Files outside a mount", subcommands: [
+                ProtectCommand.self, UnprotectCommand.self, ScanCommand.self, ImportCommand.self,
+            ]),
+            CommandGroup(name: "Sharing", subcommands: [
+                ShareCommand.self, OpenCommand.self, TrackCommand.self, RevokeCommand.self, ServeCommand.self,
+                IdentityCommand.self,
+            ]),
+            CommandGroup(name: "Audit", subcommands: [AuditCommand.self, ReportCommand.self]),
+            CommandGroup(name: "Development", subcommands: [BenchCommand.self, DebugCommand.self]),
+        ]
     )
 
     /// ArgumentParser exits 64 on usage errors; protfs promises 2.

@@ -48,15 +48,4 @@ struct MountCommand: ParsableCommand {
     }
 }
 
-struct UnmountCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "unmount", abstract: "Unmount a protfs mount.")
-    @Argument(help: "The mountpoint.") var mountpoint: String
-
-    func run() throws {
-        let path = Actor.absolute(mountpoint)
-        guard MountSession.isMounted(path) else { throw ValidationError("\(mountpoint) is not mounted") }
-        try MountSession.unmount(path)
-    }
-}
-
 extension LedgerMode: ExpressibleByArgument {}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import ProtLedger
+import ProtStore
+import ProtContainer
+import ProtMount
+
+struct UnprotectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unprotect", abstract: "Decrypt a container to a plain file (administrator's offline path).")
+
+    @Argument(help: "The container.") var source: String
+    @Option(help: "The store whose keys to use.") var store: String
+    @Option(name: .shortAndLong, help: "Where to write the plain file (must not exist).") var output: String
+    @OptionGroup var credentials: CredentialOptions
+
+    func run() throws {
+        let s = try credentials.unlock(store)
+        let ledger = try s.openLedger()
+        defer { ledger.close() }
+        do {
+            let f = try s.unprotect(source: source, destination: output)
+            try ledger.append(Actor.event(.unprotect, path: Actor.absolute(source), newPath: Actor.absolute(output), label: f.labelId))
+            Out.line("unprotected \(source) -> \(output) (was \(f.labelId))")
+        } catch {
+            _ = try? ledger.append(Actor.event(.integrityFailure, .error, path: Actor.absolute(source), detail: "unprotect: \(error)"))
+            throw error
+        }
+    }
+}
