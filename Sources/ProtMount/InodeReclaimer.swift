@@ -2,6 +2,7 @@ import CFuse3
 import Foundation
 import Glibc
 import ProtCrypto
+import Synchronization
 
 /// Each inode the kernel caches holds one O_PATH descriptor in the daemon, and the kernel forgets inodes
 /// only under memory pressure: a share with more files than the descriptor limit would run out. When the
@@ -13,7 +14,8 @@ final class InodeReclaimer: @unchecked Sendable {
     private let inodes: InodeTable
     private let high: Int
     private let low: Int
-    private var stopping = false
+    /// Set by `stop` on the unmounting thread, read by the reclaimer's own thread.
+    private let stopping = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
     private let done = DispatchSemaphore(value: 0)
 
@@ -34,7 +36,7 @@ final class InodeReclaimer: @unchecked Sendable {
     }
 
     func stop() {
-        stopping = true
+        stopping.store(true, ordering: .releasing)
         wake.signal()
         done.wait()
     }
@@ -46,10 +48,10 @@ final class InodeReclaimer: @unchecked Sendable {
     }
 
     private func run() {
-        while !stopping {
+        while !stopping.load(ordering: .acquiring) {
             _ = wake.wait(timeout: .now() + .milliseconds(100))
-            guard !stopping, inodes.count > high else { continue }
-            for e in inodes.coldEntries(above: low) where !stopping {
+            guard !stopping.load(ordering: .acquiring), inodes.count > high else { continue }
+            for e in inodes.coldEntries(above: low) where !stopping.load(ordering: .relaxed) {
                 _ = fuse_lowlevel_notify_inval_entry(session, e.parent, e.name, e.name.utf8.count)
             }
         }
