@@ -63,5 +63,5 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["protfs", "protfs-fuzz"]),
         .testTarget(name: "MountTests", dependencies: ["protfs"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

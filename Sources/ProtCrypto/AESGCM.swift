@@ -106,7 +106,8 @@ public enum AESGCM {
 /// One encrypt and one decrypt context per thread: EVP contexts are not thread-safe,
 /// and re-creating them per block costs more than the encryption itself.
 final class ThreadContexts {
-    private static let cipher: OpaquePointer? = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)
+    // Fetched once, never freed or changed after; OpenSSL's fetched algorithms are safe to share across threads.
+    nonisolated(unsafe) private static let cipher: OpaquePointer? = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)
     private static let tlsKey: pthread_key_t = {
         var k = pthread_key_t()
         pthread_key_create(&k) { raw in

@@ -3,10 +3,12 @@ import Glibc
 
 /// Key derivation: HKDF-SHA256 for keys from keys, scrypt for keys from passphrases.
 public enum KDF {
-    private static let hkdf: OpaquePointer? = EVP_KDF_fetch(nil, "HKDF", nil)
-    // OSSL_PARAM keeps the key-name pointers, so they must outlive the call: allocate them once.
-    private static let pDigest = strdup("digest")!, pKey = strdup("key")!, pSalt = strdup("salt")!, pInfo = strdup("info")!
-    private static let sha256Name = strdup("SHA256")!
+    // Fetched once, never freed or changed after; OpenSSL's fetched algorithms are safe to share across threads.
+    nonisolated(unsafe) private static let hkdf: OpaquePointer? = EVP_KDF_fetch(nil, "HKDF", nil)
+    // OSSL_PARAM keeps the key-name pointers, so they must outlive the call: allocate them once. Only read after.
+    nonisolated(unsafe) private static let pDigest = strdup("digest")!, pKey = strdup("key")!
+    nonisolated(unsafe) private static let pSalt = strdup("salt")!, pInfo = strdup("info")!
+    nonisolated(unsafe) private static let sha256Name = strdup("SHA256")!
 
     /// HKDF-SHA256 (RFC 5869) into key storage.
     public static func hkdf(key: SecureBytes, salt: [UInt8], info: [UInt8], length: Int = 32) throws -> SecureBytes {

@@ -27,7 +27,8 @@ enum CLI {
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
         try p.run()
-        var outData = Data(), errData = Data()
+        // Each written by its reader only; read here only after group.wait().
+        nonisolated(unsafe) var outData = Data(), errData = Data()
         let group = DispatchGroup()
         group.enter(); DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         group.enter(); DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }

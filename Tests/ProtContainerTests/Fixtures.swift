@@ -17,7 +17,8 @@ final class TempDir {
 struct Keys {
     static let kek = try! SecureBytes.random(count: 32)
     static let other = try! SecureBytes.random(count: 32)
-    static let lookup: LabelKeyLookup = { label, version in
+    // Immutable after initialization; the closure captures only the two constant keys.
+    nonisolated(unsafe) static let lookup: LabelKeyLookup = { label, version in
         guard version == 1 else { throw ContainerError.keyUnavailable("no version \(version)") }
         return label == "secret" ? other : kek
     }

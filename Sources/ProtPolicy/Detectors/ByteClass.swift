@@ -3,7 +3,8 @@ enum ByteClass {
     static let digit: UInt8 = 1, upper: UInt8 = 2, lower: UInt8 = 4, emailLocal: UInt8 = 8, domain: UInt8 = 16
 
     /// Allocated once and never freed, so the hot loop holds a plain pointer (no global accessor per byte).
-    static let pointer: UnsafePointer<UInt8> = {
+    /// Written only by this initializer, read-only after: safe to share.
+    nonisolated(unsafe) static let pointer: UnsafePointer<UInt8> = {
         let t = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
         t.initialize(repeating: 0, count: 256)
         for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] |= digit | emailLocal | domain }

@@ -75,8 +75,10 @@ struct ServeCommand: ParsableCommand {
         }
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var failure: Error?
+        // Handed to the task and not touched here again until it has finished (`done`).
+        nonisolated(unsafe) let running = server
         Task {
-            do { try await server.run() } catch { failure = error }
+            do { try await running.run() } catch { failure = error }
             done.signal()
         }
         done.wait()
