@@ -173,7 +173,8 @@ extension Filesystem {
 
     /// The row for a create that was logged and then could not finish.
     private func recordCreateUndone(_ caller: Caller, _ path: [UInt8], label: String?, _ e: Int32) {
-        record(caller.event(.unlink, .error, path: path, label: label, detail: "create undone: \(String(cString: strerror(e)))"))
+        _ = record(caller.event(.unlink, .error, path: path, label: label,
+                                detail: "create undone: \(String(cString: strerror(e)))"))
     }
 
     /// Checks `needed` against `fields`: the caller's rights when allowed; otherwise the errno, the refusal logged.
@@ -183,7 +184,7 @@ extension Filesystem {
         let rights = store.rights(of: caller.identity, header: fields)
         guard rights.isSuperset(of: needed) else {
             let expired = fields.expiry.map { currentTimeNanos() >= $0 } ?? false
-            record(caller.event(.deny, .denied, path: path, label: fields.labelId,
+            _ = record(caller.event(.deny, .denied, path: path, label: fields.labelId,
                                 detail: "\(canWrite ? "open-write" : "open-read") needs \(needed); caller holds \(rights)\(expired ? "; content expired" : "")"))
             return .failure(Errno(code: EACCES))
         }

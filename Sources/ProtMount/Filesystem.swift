@@ -148,7 +148,8 @@ final class Filesystem: @unchecked Sendable {
 
     /// Appends a row and waits for its commit. Returns false when the ledger cannot record it: then the
     /// access must not be granted.
-    @discardableResult
+    /// Queues (or, by the ledger mode, commits) a row; false when the ledger cannot take it. Not discardable: each
+    /// caller says what a lost row means for its operation (fail closed, or a refusal that stands anyway).
     func record(_ e: LedgerEvent) -> Bool {
         if e.outcome == .denied, !refusals.admit(e, now: currentTimeNanos()) { return true }
         return Self.write(e, ledger: ledger, mode: ledgerMode, log: log)
@@ -165,7 +166,7 @@ final class Filesystem: @unchecked Sendable {
     }
 
     func deny(_ caller: Caller, _ kind: EventKind, path: [UInt8], label: String?, needed: Rights, had: Rights, newPath: [UInt8]? = nil) -> Int32 {
-        record(caller.event(.deny, .denied, path: path, newPath: newPath, label: label,
+        _ = record(caller.event(.deny, .denied, path: path, newPath: newPath, label: label,
                             detail: "\(kind.rawValue) needs \(needed); caller holds \(had)"))
         return EACCES
     }
@@ -173,7 +174,7 @@ final class Filesystem: @unchecked Sendable {
     func integrityFailure(_ caller: Caller?, path: [UInt8], label: String?, _ error: Error) -> Int32 {
         let e = caller?.event(.integrityFailure, .error, path: path, label: label, detail: "\(error)")
             ?? LedgerEvent(kind: .integrityFailure, outcome: .error, path: path, label: label, detail: "\(error)")
-        record(e)
+        _ = record(e)
         log.warning("integrity failure on \(Self.text(path)): \(error)")
         return EIO
     }

@@ -12,7 +12,7 @@ extension Filesystem {
         if rights.isSuperset(of: right) { return true }
         if h.firstLoss(of: right) {
             let fields = h.file.container.fields
-            record(h.caller.event(.deny, .denied, path: h.path, label: fields.labelId,
+            _ = record(h.caller.event(.deny, .denied, path: h.path, label: fields.labelId,
                                   detail: "\(op) on a handle opened before the label became \(fields.labelId) needs "
                                       + "\(right); caller holds \(rights)"))
         }

@@ -52,10 +52,11 @@ extension Filesystem {
             try c.rewriteHeader(f, kek: try store.labelKey(label, version: f.labelKeyVersion))
         } catch {
             log.error("relabel \(Self.text(path)) to \(label): \(error)")
-            record(caller.event(.relabel, .error, path: path, label: label, previousLabel: previous, detail: "\(error)"))
+            _ = record(caller.event(.relabel, .error, path: path, label: label, previousLabel: previous,
+                                    detail: "\(error)"))
             return EIO
         }
-        record(caller.event(.relabel, .allowed, path: path, label: label, previousLabel: previous, detail: detail))
+        _ = record(caller.event(.relabel, .allowed, path: path, label: label, previousLabel: previous, detail: detail))
         dropCachedContent(node.ino)
         return 0
     }
@@ -64,7 +65,7 @@ extension Filesystem {
     func manualRelabel(_ node: Inode, to label: String, justification: String?, caller: Caller) -> Int32 {
         let path = sharePath(node)
         guard store.policy.label(label) != nil, store.policy.isApplicable(label) else {
-            record(caller.event(.relabel, .error, path: path, label: label, detail: "unknown or heading label"))
+            _ = record(caller.event(.relabel, .error, path: path, label: label, detail: "unknown or heading label"))
             return EINVAL
         }
         do {
@@ -75,7 +76,7 @@ extension Filesystem {
                     return deny(caller, .relabel, path: path, label: f.labelId, needed: .owner, had: rights)
                 }
                 if store.policy.needsJustification(from: f.labelId, to: label) && (justification ?? "").isEmpty {
-                    record(caller.event(.deny, .denied, path: path, label: f.labelId,
+                    _ = record(caller.event(.deny, .denied, path: path, label: f.labelId,
                                         detail: "relabel to \(label) is a downgrade that needs a justification (value LABEL|justification)"))
                     return EPERM
                 }

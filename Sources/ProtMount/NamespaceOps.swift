@@ -39,7 +39,8 @@ extension Filesystem {
         guard mknodat(parent.fd, name, mode, rdev) == 0 else { return reply(req, errno) }
         chownToCaller(parent, name, caller)
         setRequestedMode(parent, name, mode)
-        record(caller.event(.create, .allowed, path: childPath(parent, name), detail: "special file, mode \(String(mode, radix: 8))"))
+        _ = record(caller.event(.create, .allowed, path: childPath(parent, name),
+                                detail: "special file, mode \(String(mode, radix: 8))"))
         replyNew(req, parent, name)
     }
 
@@ -51,7 +52,9 @@ extension Filesystem {
         guard mkdirat(parent.fd, name, mode) == 0 else { return reply(req, errno) }
         chownToCaller(parent, name, caller)
         setRequestedMode(parent, name, mode)
-        record(caller.event(.mkdir, .allowed, path: childPath(parent, name), label: store.policy.folderLabel(for: Self.text(childPath(parent, name))).label))
+        let made = childPath(parent, name)
+        let label = store.policy.folderLabel(for: Self.text(made)).label
+        _ = record(caller.event(.mkdir, .allowed, path: made, label: label))
         replyNew(req, parent, name)
     }
 
@@ -62,7 +65,7 @@ extension Filesystem {
         let caller = Caller(req)
         guard symlinkat(target, parent.fd, name) == 0 else { return reply(req, errno) }
         chownToCaller(parent, name, caller)
-        record(caller.event(.create, .allowed, path: childPath(parent, name), detail: "symlink"))
+        _ = record(caller.event(.create, .allowed, path: childPath(parent, name), detail: "symlink"))
         replyNew(req, parent, name)
     }
 
@@ -86,17 +89,30 @@ extension Filesystem {
                 guard rights.contains(.edit) else { return reply(req, deny(caller, .unlink, path: path, label: l, needed: .edit, had: rights)) }
             }
         } catch { return reply(req, integrityFailure(caller, path: path, label: nil, error)) }
-        guard unlinkat(parent.fd, name, 0) == 0 else { return reply(req, errno) }
-        record(caller.event(.unlink, .allowed, path: path, label: label))
+        // The row first: a ledger that cannot take it refuses the removal (it answered 0 after a failed row).
+        guard record(caller.event(.unlink, .allowed, path: path, label: label)) else { return reply(req, EIO) }
+        guard unlinkat(parent.fd, name, 0) == 0 else { return reply(req, failedAfterRow(caller, .unlink, path, errno)) }
         reply(req, 0)
+    }
+
+    /// The row of an operation logged as allowed whose syscall then failed, so the ledger does not claim it
+    /// happened. Returns `e`.
+    func failedAfterRow(_ caller: Caller, _ kind: EventKind, _ path: [UInt8], _ e: Int32,
+                        newPath: [UInt8]? = nil) -> Int32 {
+        _ = record(caller.event(kind, .error, path: path, newPath: newPath,
+                                detail: "not done: \(String(cString: strerror(e)))"))
+        return e
     }
 
     func rmdir(_ req: fuse_req_t?, _ parentIno: UInt64, _ name: String) {
         guard let parent = inodes.get(parentIno) else { return reply(req, ENOENT) }
         if isHidden(parent, name) { return reply(req, EPERM) }
         let caller = Caller(req)
-        guard unlinkat(parent.fd, name, AT_REMOVEDIR) == 0 else { return reply(req, errno) }
-        record(caller.event(.rmdir, .allowed, path: childPath(parent, name)))
+        let path = childPath(parent, name)
+        guard record(caller.event(.rmdir, .allowed, path: path)) else { return reply(req, EIO) }
+        guard unlinkat(parent.fd, name, AT_REMOVEDIR) == 0 else {
+            return reply(req, failedAfterRow(caller, .rmdir, path, errno))
+        }
         reply(req, 0)
     }
 
@@ -126,11 +142,13 @@ extension Filesystem {
                 return reply(req, deny(caller, .rename, path: to, label: l, needed: .edit, had: rights))
             }
         } catch { return reply(req, integrityFailure(caller, path: from, label: nil, error)) }
+        guard record(caller.event(.rename, .allowed, path: from, newPath: to, label: label)) else {
+            return reply(req, EIO)
+        }
         let renamed = protfs_renameat2(parent.fd, name, newParent.fd, newName, flags) == 0
         let e = errno
         inodes.withLock { inodes.renameGeneration += 1 }
-        guard renamed else { return reply(req, e) }
-        record(caller.event(.rename, .allowed, path: from, newPath: to, label: label))
+        guard renamed else { return reply(req, failedAfterRow(caller, .rename, from, e, newPath: to)) }
         // Within one folder the folder label cannot change: only a move to another folder may raise it; a moved
         // folder's files are raised with it, and an exchange raises what came the other way.
         if parent !== newParent {
@@ -157,7 +175,7 @@ extension Filesystem {
         guard let to = newEntryPath(newParent, newName) else { return reply(req, ENAMETOOLONG) }
         if let e = folderRefusal(caller, .create, into: to, from: path) { return reply(req, e) }
         guard linkat(AT_FDCWD, node.procPath, newParent.fd, newName, AT_SYMLINK_FOLLOW) == 0 else { return reply(req, errno) }
-        record(caller.event(.create, .allowed, path: to, detail: "hard link to \(Self.text(path))"))
+        _ = record(caller.event(.create, .allowed, path: to, detail: "hard link to \(Self.text(path))"))
         // A file with several names carries the most sensitive of their folders' labels.
         raiseMoved(newParent, newName, caller: caller)
         replyNew(req, newParent, newName)

@@ -52,7 +52,7 @@ extension Filesystem {
                 }
                 let asked = Rights(rawValue: req.rights)
                 guard asked.isSubset(of: rights) else {
-                    record(caller.event(.deny, .denied, path: path, label: before.labelId,
+                    _ = record(caller.event(.deny, .denied, path: path, label: before.labelId,
                                         detail: "share of \(asked) exceeds the caller's rights (\(rights))"))
                     return .failure("you cannot give rights you do not hold: asked \(asked), you hold \(rights)")
                 }
@@ -69,7 +69,7 @@ extension Filesystem {
                                                           sharer: sharer, now: currentTimeNanos())
                 if !rights.contains(.owner),
                    let why = headerRoomRefusal(plan.fields, shareId: req.shareId, caller: caller) {
-                    record(caller.event(.deny, .denied, path: path, label: before.labelId, detail: "share: \(why)"))
+                    _ = record(caller.event(.deny, .denied, path: path, label: before.labelId, detail: "share: \(why)"))
                     return .failure(why)
                 }
                 let kek = try store.labelKey(before.labelId, version: before.labelKeyVersion)
@@ -82,16 +82,17 @@ extension Filesystem {
                     Glibc.unlink(ShareBook.directory(store.root) + "/\(plan.record.id).share")
                     throw error
                 }
-                record(caller.event(.share, .allowed, path: path, label: before.labelId, detail: Sharing.ledgerDetail(plan.record)))
+                _ = record(caller.event(.share, .allowed, path: path, label: before.labelId,
+                                        detail: Sharing.ledgerDetail(plan.record)))
                 return ControlAnswer(ok: true, shareId: plan.record.id, tracked: plan.record.tracked)
             }
         } catch ContainerError.headerFull {
             return .failure("the header of \(Self.text(path)) has no room for more grants; revoke old shares first")
         } catch let e as ShareError {
-            record(caller.event(.share, .error, path: path, detail: "\(e)"))
+            _ = record(caller.event(.share, .error, path: path, detail: "\(e)"))
             return .failure("\(e)")
         } catch {
-            record(caller.event(.share, .error, path: path, detail: "\(error)"))
+            _ = record(caller.event(.share, .error, path: path, detail: "\(error)"))
             return .failure("\(error)")
         }
     }
@@ -147,7 +148,7 @@ extension Filesystem {
                 return try revoke(records, req.recipient, caller: caller, path: path, file: file, ino: node.ino)
             }
         } catch {
-            record(caller.event(.revoke, .error, path: path, detail: "\(error)"))
+            _ = record(caller.event(.revoke, .error, path: path, detail: "\(error)"))
             return .failure("\(error)")
         }
     }
@@ -179,7 +180,7 @@ extension Filesystem {
                                     kek: try store.labelKey(f.labelId, version: f.labelKeyVersion))
             }
             if let ino { dropCachedContent(ino) }
-            record(caller.event(.revoke, .allowed, path: path, label: r.label,
+            _ = record(caller.event(.revoke, .allowed, path: path, label: r.label,
                                 detail: "share=\(r.id) recipient=\(who?.name ?? "*")"))
             done.append(r.id)
         }

@@ -90,7 +90,7 @@ extension Filesystem {
         guard node.isRegular || node.isDirectory else { return reply(req, ENOTSUP) }
         if let e = requireRight(node, caller, .setxattr, .edit) { return reply(req, e) }
         guard CFuse3.setxattr(node.procPath, name, value.baseAddress, value.count, flags) == 0 else { return reply(req, errno) }
-        record(caller.event(.setxattr, .allowed, path: sharePath(node), detail: "set \(name)"))
+        _ = record(caller.event(.setxattr, .allowed, path: sharePath(node), detail: "set \(name)"))
         reply(req, 0)
     }
 
@@ -102,7 +102,7 @@ extension Filesystem {
         let caller = Caller(req)
         if let e = requireRight(node, caller, .setxattr, .edit) { return reply(req, e) }
         guard CFuse3.removexattr(node.procPath, name) == 0 else { return reply(req, errno) }
-        record(caller.event(.setxattr, .allowed, path: sharePath(node), detail: "removed \(name)"))
+        _ = record(caller.event(.setxattr, .allowed, path: sharePath(node), detail: "removed \(name)"))
         reply(req, 0)
     }
 

@@ -31,6 +31,9 @@ struct HostileTests {
             usleep(20_000)
         }
         #expect(refused, "the mount kept accepting operations with a ledger that cannot commit")
+        // A removal whose row cannot be taken is refused, and the file stays (it was removed, answering 0).
+        r = MountEnv.sh("rm '\(m.path("general/before.txt"))'")
+        #expect(r.status != 0 && r.err.contains("Input/output error"), "rm with a failing ledger: \(r.err)")
         MountEnv.sh("rm -f '\(ldir)/filler'")
         var resumed = false
         for _ in 0..<50 where !resumed {
