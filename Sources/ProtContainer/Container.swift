@@ -208,7 +208,7 @@ public final class Container: @unchecked Sendable {
         lock.reading {
             let B = UInt64(Layout.blockSize)
             guard offset < plaintextSize else { return offset }
-            let at = Int64(lseek(fd, off_t(Layout.blockOffset(offset / B)), 3 /* SEEK_DATA */))
+            let at = Int64(lseek(fd, off_t(Layout.blockOffset(offset / B)), FileIO.seekData))
             // The final block is always written, so data is found; an error means "do not skip".
             guard at >= Layout.blockOffset(0) else { return offset }
             let block = UInt64(at - Layout.blockOffset(0)) / UInt64(Layout.sealedBlockSize)

@@ -1,10 +1,6 @@
 import Glibc
 import ProtCrypto
 
-// lseek whences glibc declares only under _GNU_SOURCE.
-private let seekData: Int32 = 3
-private let seekHole: Int32 = 4
-
 /// What sharing needs from an open container, without the content key ever leaving this module unsealed:
 /// a consistent copy of the ciphertext, the content key wrapped for someone else, and MACs under a key
 /// derived from it (a portable copy's trailer is authenticated that way).
@@ -20,9 +16,9 @@ extension Container {
             var buf = [UInt8](repeating: 0, count: 1 << 20)
             var off: UInt64 = 0
             while off < total {
-                let data = lseek(fd, off_t(off), seekData)
+                let data = lseek(fd, off_t(off), FileIO.seekData)
                 if data < 0 { if errno == ENXIO { break } else { throw ContainerError.io("lseek", errno) } }
-                let holeAt = lseek(fd, data, seekHole)
+                let holeAt = lseek(fd, data, FileIO.seekHole)
                 off = UInt64(data)
                 let end = min(total, holeAt > data ? UInt64(holeAt) : total)
                 while off < end {

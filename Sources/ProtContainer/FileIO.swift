@@ -2,6 +2,10 @@ import Glibc
 
 /// Full-length pread/pwrite: short transfers and EINTR are retried, errors carry errno.
 enum FileIO {
+    // lseek whences glibc declares only under _GNU_SOURCE.
+    static let seekData: Int32 = 3
+    static let seekHole: Int32 = 4
+
     static func preadFull(_ fd: Int32, _ buf: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
         var done = 0
         while done < buf.count {

@@ -95,12 +95,10 @@ extension Filesystem {
         let file = OpenFile(fd: made.fd, container: made.container)
         inodes.withLock { file.handles = 1; node.open = file }
         // The creator's rights, now that the file exists with the caller as owner.
-        let (fields, generation) = made.container.headerSnapshot
-        let rights = store.rights(of: caller.identity, header: fields)
+        let rights = store.rights(of: caller.identity, header: made.container.fields)
         let (_, canRead, _) = Self.needed(flags: fi.pointee.flags)
-        let h = Handle(inode: node, file: file, rights: rights, judgedOn: generation,
-                       canRead: canRead && rights.contains(.view), canWrite: true, caller: caller, path: made.path,
-                       scanner: ContentScanner(detectors))
+        let h = Handle(inode: node, file: file, canRead: canRead && rights.contains(.view), canWrite: true,
+                       caller: caller, path: made.path, scanner: ContentScanner(detectors))
         fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
         fi.pointee.keep_cache = 1
         var e = fuse_entry_param()
@@ -122,12 +120,10 @@ extension Filesystem {
         let path = sharePath(node)
         let flags = fi.pointee.flags
         let (needed, canRead, canWrite) = Self.needed(flags: flags)
-        var rights: Rights = []
         var pending: PendingAppend?
         if let early {
-            let started = judgeOpen(caller, path, early, needed: needed, canWrite: canWrite).flatMap { r in
-                rights = r
-                return startRow(Self.openRow(caller, path, early, canWrite: canWrite))
+            let started = judgeOpen(caller, path, early, needed: needed, canWrite: canWrite).flatMap { _ in
+                startRow(Self.openRow(caller, path, early, canWrite: canWrite))
             }
             switch started {
             case .success(let p): pending = p
@@ -141,11 +137,10 @@ extension Filesystem {
             return reply(req, integrityFailure(caller, path: path, label: nil, error))
         }
         guard finishRow(pending) else { releaseFile(node); return reply(req, EIO) }
-        let (now, generation) = file.container.headerSnapshot
+        let now = file.container.fields
         if now != early {
             switch judgeOpen(caller, path, now, needed: needed, canWrite: canWrite) {
-            case .success(let r):
-                rights = r
+            case .success:
                 guard record(Self.openRow(caller, path, now, canWrite: canWrite)) else {
                     releaseFile(node); return reply(req, EIO)
                 }
@@ -159,8 +154,8 @@ extension Filesystem {
             }
         }
         let scan = canWrite && (truncated || file.container.size == 0) ? ContentScanner(detectors) : nil
-        let h = Handle(inode: node, file: file, rights: rights, judgedOn: generation, canRead: canRead,
-                       canWrite: canWrite, caller: caller, path: path, scanner: scan)
+        let h = Handle(inode: node, file: file, canRead: canRead, canWrite: canWrite, caller: caller, path: path,
+                       scanner: scan)
         fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
         // Content that expires is never served from the kernel's cache: every read reaches this daemon, which
         // refuses it once the label's expiry has passed (a held handle read on from the cache before).

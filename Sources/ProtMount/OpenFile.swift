@@ -25,8 +25,9 @@ final class Handle: @unchecked Sendable {
     let path: [UInt8]
     private let lock = PthreadMutex()
     /// Guarded by `lock`: the rights as last judged, the header generation and revocation epoch they were
-    /// judged on, and when they stop holding (the next expiry of the label or a grant; nil for never).
-    private var judged: (generation: UInt64, epoch: UInt64, rights: Rights, until: Int64?)
+    /// judged on, and when they stop holding (the next expiry of the label or a grant; nil for never). Nil
+    /// until the first read or write judges them (`Filesystem.currentRights`), which also learns that expiry.
+    private var judged: (generation: UInt64, epoch: UInt64, rights: Rights, until: Int64?)?
     /// Guarded by `lock`: the rights whose loss was logged (one row per handle, however often it retries).
     private var lossLogged: Rights = []
     private(set) var bytesRead: Int64 = 0
@@ -36,21 +37,19 @@ final class Handle: @unchecked Sendable {
     private(set) var scanner: ContentScanner?
     private var scanEnd: UInt64 = 0
 
-    init(inode: Inode, file: OpenFile, rights: Rights, judgedOn generation: UInt64, canRead: Bool, canWrite: Bool,
-         caller: Caller, path: [UInt8], scanner: ContentScanner?) {
+    init(inode: Inode, file: OpenFile, canRead: Bool, canWrite: Bool, caller: Caller, path: [UInt8],
+         scanner: ContentScanner?) {
         self.inode = inode; self.file = file; self.canRead = canRead; self.canWrite = canWrite
         self.caller = caller; self.path = path; self.scanner = scanner
-        // An epoch no revocation reaches: the first read or write judges again, which also learns the next expiry.
-        judged = (generation, .max, rights, nil)
     }
 
     /// The rights judged on header `generation` and revocation `epoch`, still in force at `now`; nil otherwise.
     func rights(judgedOn generation: UInt64, epoch: UInt64, now: Int64) -> Rights? {
         lock.locked {
-            guard judged.generation == generation, judged.epoch == epoch, judged.until.map({ now < $0 }) ?? true else {
+            guard let j = judged, j.generation == generation, j.epoch == epoch, j.until.map({ now < $0 }) ?? true else {
                 return nil
             }
-            return judged.rights
+            return j.rights
         }
     }
 

@@ -7,8 +7,7 @@ import Synchronization
 /// added about 15,000 rows a second, enough to bury every other row and fill the disk under the ledger. The
 /// first refusal of a kind (same user, operation, paths, label and reason) is logged at once; the same one
 /// again within a second is only counted, and the count is logged as one row when that second is over.
-/// The timer is set once in init and only cancelled after; the table is behind its Mutex.
-final class RefusalCoalescer: @unchecked Sendable {
+final class RefusalCoalescer: Sendable {
     struct Key: Hashable {
         let uid: Int64?, kind: EventKind, path: [UInt8]?, newPath: [UInt8]?, label: String?, detail: String?
         init(_ e: LedgerEvent) {
@@ -31,15 +30,19 @@ final class RefusalCoalescer: @unchecked Sendable {
 
     private let windows = Mutex<[Key: Window]>([:])
     private let emit: @Sendable (LedgerEvent) -> Void
-    private let timer: DispatchSourceTimer
+    /// DispatchSourceTimer is not Sendable; it is only resumed here and cancelled by `stop`.
+    private let timer: Mutex<DispatchSourceTimer>
 
     /// `emit` writes a row; it is called for first refusals and for counts, never under the table's lock.
     init(emit: @escaping @Sendable (LedgerEvent) -> Void) {
         self.emit = emit
-        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "protfs-refusals"))
-        timer.schedule(deadline: .now() + .seconds(1), repeating: .seconds(1))
-        timer.setEventHandler { [weak self] in self?.flush(olderThan: Self.window) }
-        timer.resume()
+        let source = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "protfs-refusals"))
+        timer = Mutex(source)
+        timer.withLock { t in
+            t.schedule(deadline: .now() + .seconds(1), repeating: .seconds(1))
+            t.setEventHandler { [weak self] in self?.flush(olderThan: Self.window) }
+            t.resume()
+        }
     }
 
     /// True when `e` should be written now; false when it was counted into a window already open.
@@ -80,7 +83,7 @@ final class RefusalCoalescer: @unchecked Sendable {
     }
 
     func stop() {
-        timer.cancel()
+        timer.withLock { $0.cancel() }
         flush()
     }
 

@@ -37,6 +37,12 @@ final class Importer {
             return fail(TreeEntry(path: [], kind: .directory, st: stat()), "cannot open \(destination)")
         }
         defer { close(base) }
+        // The source is reached the same way, from one descriptor of its root.
+        let src = open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard src >= 0 else {
+            return fail(TreeEntry(path: [], kind: .directory, st: stat()), "cannot open \(source)")
+        }
+        defer { close(src) }
         var done = 0
         var doneBytes: UInt64 = 0
         var directories: [TreeEntry] = []
@@ -54,10 +60,10 @@ final class Importer {
                 }
                 directories.append(e)
             case .file:
-                importFile(e, parent: parent, name: name)
+                importFile(e, from: src, parent: parent, name: name)
                 done += 1; doneBytes += UInt64(e.st.st_size)
                 progress(done, doneBytes)
-            case .symlink: importSymlink(e, parent: parent, name: name)
+            case .symlink: importSymlink(e, from: src, parent: parent, name: name)
             case .other: fail(e, "not a regular file, directory or symlink (skipped)")
             }
         }
@@ -70,7 +76,7 @@ final class Importer {
             removeLeftovers(in: out)
             // Through a descriptor opened one name at a time: a folder swapped for a link after the walk (by a
             // user who owns it, while root imports) must not have another folder's attributes copied in.
-            let fd = TreeWalk.openBeneath(source, d.path, O_RDONLY | O_DIRECTORY)
+            let fd = TreeWalk.openBeneath(src, d.path, O_RDONLY | O_DIRECTORY)
             var now = stat()
             if fd >= 0, fstat(fd, &now) == 0, now.st_dev == d.st.st_dev, now.st_ino == d.st.st_ino {
                 copyXattrs(srcFd: fd, to: out, entry: d)
@@ -86,7 +92,8 @@ final class Importer {
         totals.directories = directories.count
     }
 
-    /// The destination folder of `rel` (opened from `base` one name at a time, no links) and the last name.
+    /// The folder of `rel` below `base` (opened one name at a time, no links) and the last name; for the
+    /// destination and the source alike.
     static func parent(of rel: [UInt8], in base: Int32) -> (Int32, String)? {
         let names = rel.split(separator: 0x2F, omittingEmptySubsequences: true).map(Array.init)
         guard let last = names.last else { errno = EINVAL; return nil }
@@ -96,9 +103,9 @@ final class Importer {
         return fd >= 0 ? (fd, String(decoding: last, as: UTF8.self)) : nil
     }
 
-    private func importFile(_ e: TreeEntry, parent: Int32, name: String) {
+    private func importFile(_ e: TreeEntry, from src: Int32, parent: Int32, name: String) {
         // O_NONBLOCK: a FIFO swapped in after the walk must not hang the import (it is refused just below).
-        let fd = TreeWalk.openBeneath(source, e.path, O_RDONLY | O_NONBLOCK)
+        let fd = TreeWalk.openBeneath(src, e.path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else { return fail(e, "unreadable: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var st = stat()
@@ -150,20 +157,17 @@ final class Importer {
 
     /// The link is read in its folder, opened one name at a time (never by a path a swapped folder could
     /// redirect), and only if it is still the link the walk saw; it is made in its destination folder the same way.
-    private func importSymlink(_ e: TreeEntry, parent out: Int32, name outName: String) {
-        let names = e.path.split(separator: 0x2F, omittingEmptySubsequences: true).map(Array.init)
-        guard let name = names.last else { return fail(e, "unreadable symlink") }
-        let parentRel = Array(e.path.prefix(max(0, e.path.count - name.count - 1)))
-        let parent = parentRel.isEmpty ? open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            : TreeWalk.openBeneath(source, parentRel, O_RDONLY | O_DIRECTORY)
-        guard parent >= 0 else { return fail(e, "unreadable symlink: \(String(cString: strerror(errno)))") }
+    private func importSymlink(_ e: TreeEntry, from src: Int32, parent out: Int32, name outName: String) {
+        guard let (parent, name) = Self.parent(of: e.path, in: src) else {
+            return fail(e, "unreadable symlink: \(String(cString: strerror(errno)))")
+        }
         defer { close(parent) }
         var now = stat()
         guard name.withCString({ fstatat(parent, $0, &now, AT_SYMLINK_NOFOLLOW) }) == 0,
               now.st_mode & S_IFMT == S_IFLNK, now.st_dev == e.st.st_dev, now.st_ino == e.st.st_ino else {
             return fail(e, "changed since the walk (skipped)")
         }
-        guard let target = Self.readLink(parent, name) else {
+        guard let target = Self.readLink(parent, Array(name.utf8)) else {
             return fail(e, "unreadable symlink: \(String(cString: strerror(errno)))")
         }
         var st = stat()

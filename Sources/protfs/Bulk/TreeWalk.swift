@@ -55,16 +55,9 @@ struct TreeWalk {
 }
 
 extension TreeWalk {
-    /// Opens `rel` below `root` one name at a time, never following a symlink at any level: a folder swapped for a
-    /// link after the walk (by a user who owns it, while root imports) cannot lead the open outside the tree.
-    static func openBeneath(_ root: String, _ rel: [UInt8], _ flags: Int32) -> Int32 {
-        let top = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard top >= 0 else { return -1 }
-        defer { close(top) }
-        return openBeneath(top, rel, flags)
-    }
-
-    /// The same from an open folder `base` (which stays open).
+    /// Opens `rel` below the open folder `base` (which stays open) one name at a time, never following a symlink
+    /// at any level: a folder swapped for a link after the walk (by a user who owns it, while root imports)
+    /// cannot lead the open outside the tree.
     static func openBeneath(_ base: Int32, _ rel: [UInt8], _ flags: Int32) -> Int32 {
         var dir = fcntl(base, F_DUPFD_CLOEXEC, 0)
         guard dir >= 0 else { return -1 }
