@@ -179,7 +179,8 @@ struct AttackTests {
             + "  elif not os.path.islink(p):\n   for a in os.listxattr(p):\n"
             + "    if b'TOPSECRET' in os.getxattr(p, a): print('xattr', p)"
         let meta = MountEnv.sh("/usr/bin/python3 -c \"\(walk)\" '\(m.path("public"))'")
-        #expect(meta.out.isEmpty && meta.status == 0, "root-only metadata was imported: \(meta.out.prefix(300)) \(meta.err)")
+        #expect(meta.out.isEmpty && meta.status == 0,
+                "root-only metadata was imported: \(meta.out.prefix(300)) \(meta.err)")
     }
 
     /// Found by an attack review: root's re-run of an import followed links a user swapped in for destination
@@ -188,7 +189,8 @@ struct AttackTests {
     @Test func importNeverFollowsALinkPlantedInTheDestination() throws {
         let m = try MountedStore()
         let src = m.dir + "/src", victim = m.dir + "/victim", victimDir = m.dir + "/victimdir"
-        MountEnv.sh("mkdir -p '\(src)/a' && echo payload > '\(src)/a/f' && chown -R pfbob '\(src)' && chmod 0757 '\(src)/a'"
+        MountEnv.sh("mkdir -p '\(src)/a' && echo payload > '\(src)/a/f' && chown -R pfbob '\(src)'"
+            + " && chmod 0757 '\(src)/a'"
             + " && echo secret > '\(victim)' && chmod 0600 '\(victim)' && mkdir -m 0700 '\(victimDir)'")
         let imp = "'\(MountEnv.binary)' import '\(src)' '\(m.path("general"))' >/dev/null 2>&1"
         MountEnv.sh(imp)
@@ -199,7 +201,8 @@ struct AttackTests {
             MountEnv.sh("touch '\(src)/a/f' && " + imp)
         }
         #expect(MountEnv.sh("stat -c %a:%U '\(victim)'").out == "600:root\n", "the import changed a root-only file")
-        #expect(MountEnv.sh("stat -c %a '\(victimDir)' && ls -A '\(victimDir)'").out == "700\n", "the import wrote into a root-only folder")
+        #expect(MountEnv.sh("stat -c %a '\(victimDir)' && ls -A '\(victimDir)'").out == "700\n",
+                "the import wrote into a root-only folder")
     }
 
     /// `truncate -s 50G` by any user made the daemon write 50 GB of sealed zeros as root (1.5 s per GiB): now
@@ -208,7 +211,8 @@ struct AttackTests {
         let m = try MountedStore()
         let file = m.path("general/big")
         #expect(MountEnv.sh("echo start > '\(file)'", as: "pfbob").status == 0)
-        let grow = "import os,sys,time\nt=time.time(); os.truncate(sys.argv[1], 50 << 30); print(round(time.time() - t, 3))"
+        let grow = "import os,sys,time\nt=time.time(); os.truncate(sys.argv[1], 50 << 30)\n"
+            + "print(round(time.time() - t, 3))"
         var r = MountEnv.sh("timeout 20 /usr/bin/python3 -c '\(grow)' '\(file)'", as: "pfbob")
         #expect(r.status == 0, "\(r.err)")
         #expect((Double(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 99) < 2, "truncate took \(r.out) s")
@@ -220,10 +224,12 @@ struct AttackTests {
         #expect(r.out == "\(50 << 30) True True\n", "\(r.out) \(r.err)")
         // An append, whose close classifies the whole file: the scan skips the hole instead of keeping a worker
         // on 50 GiB of zeros (minutes; a 15 TiB file would take hours).
-        let append = "import os,sys,time\nt=time.time()\nf=open(sys.argv[1], 'a'); f.write('pay 4111 1111 1111 1111'); f.close()\n"
+        let append = "import os,sys,time\nt=time.time()\nf=open(sys.argv[1], 'a')\n"
+            + "f.write('pay 4111 1111 1111 1111'); f.close()\n"
             + "print(round(time.time() - t, 3))"
         r = MountEnv.sh("timeout 60 /usr/bin/python3 -c \"\(append)\" '\(file)'", as: "pfbob")
-        #expect((Double(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 99) < 3, "append and close took \(r.out) s \(r.err)")
+        #expect((Double(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 99) < 3,
+                "append and close took \(r.out) s \(r.err)")
         #expect(m.label("general/big") == "conf/fin", "the card number past the hole was not seen")
     }
 
@@ -271,14 +277,15 @@ struct AttackTests {
         MountEnv.sh("mkdir -m 0777 '\(out)'")
         var made = 0, refusal = ""
         for i in 0..<40 {
-            let r = MountEnv.sh("cd '\(out)' && '\(b)' share '\(file)' --to pfcarol --to pfdave --expires 7d --no-tracking -o b\(i).pfs",
-                                as: "pfbob")
+            let r = MountEnv.sh("cd '\(out)' && '\(b)' share '\(file)' --to pfcarol --to pfdave --expires 7d "
+                                + "--no-tracking -o b\(i).pfs", as: "pfbob")
             if r.status != 0 { refusal = r.err; break }
             made += 1
         }
         #expect(made == 8, "pfbob made \(made) shares of two grants each")
         #expect(refusal.contains("someone other than its owner may hold 16"), "\(refusal)")
-        let r = MountEnv.sh("cd '\(out)' && '\(b)' share '\(file)' --to pfcarol --expires 7d --no-tracking -o a.pfs", as: "pfalice")
+        let r = MountEnv.sh("cd '\(out)' && '\(b)' share '\(file)' --to pfcarol --expires 7d --no-tracking -o a.pfs",
+                            as: "pfalice")
         #expect(r.status == 0, "the owner could not share: \(r.err)")
     }
 
@@ -288,7 +295,8 @@ struct AttackTests {
         let m = try MountedStore()
         let file = m.path("general/huge")
         #expect(MountEnv.sh("echo hello > '\(file)'", as: "pfbob").status == 0)
-        let grow = "import os,sys\nfor n in ((1 << 63) - 1, 1 << 62):\n try: os.truncate(sys.argv[1], n); print('grew')\n"
+        let grow = "import os,sys\nfor n in ((1 << 63) - 1, 1 << 62):\n"
+            + " try: os.truncate(sys.argv[1], n); print('grew')\n"
             + " except OSError as e: print(e.errno)"
         let r = MountEnv.sh("/usr/bin/python3 -c \"\(grow)\" '\(file)'", as: "pfbob")
         #expect(r.out == "27\n27\n", "\(r.out) \(r.err)")
@@ -310,7 +318,8 @@ struct AttackTests {
         let result = bob.result()
         #expect(result == "error:Permission denied|fallocate:Permission denied", "pfbob after the raise: \(result)")
         #expect(MountEnv.sh("cat '\(file)'", as: "pfbob").status != 0)
-        let refusals = m.ledger("--event deny").filter { ($0["detail"] as? String)?.contains("handle opened before") == true }
+        let refusals = m.ledger("--event deny")
+            .filter { ($0["detail"] as? String)?.contains("handle opened before") == true }
         #expect(refusals.count == 2, "one row for the read, one for the fallocate: \(refusals)")
     }
 }

@@ -87,7 +87,8 @@ struct HostileTests {
         var r = MountEnv.sh("/usr/bin/python3 -c \"\(holder)\" prlimit --nofile=1024:1024 '\(MountEnv.binary)' mount "
                             + "'\(m.store)' '\(m.mnt)' --passphrase-file '\(m.pw)'")
         #expect(r.status == 0, "\(r.err)")
-        r = MountEnv.sh("for p in $(pgrep -f 'protfs mount \(m.store) '); do ls -l /proc/$p/fd; done | grep -c inherited-marker")
+        r = MountEnv.sh("for p in $(pgrep -f 'protfs mount \(m.store) '); do ls -l /proc/$p/fd; done"
+                        + " | grep -c inherited-marker")
         #expect(r.out == "0\n", "the daemon kept \(r.out) inherited descriptors")
         r = MountEnv.sh("/usr/bin/python3 -c \"import os\nfor i in range(3000): open(os.path.join('\(m.path("general"))', 'f%d' % i), 'w').write(str(i))\"")
         #expect(r.status == 0, "creating 3000 files with 1024 descriptors: \(r.err)")

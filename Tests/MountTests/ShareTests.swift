@@ -80,7 +80,8 @@ final class ShareScene {
     func rows(_ event: String) -> [[String: Any]] { m.ledger("--event \(event)") }
 
     func notifications() -> [String] {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: notes)) ?? []).filter { $0.hasSuffix(".eml") }.sorted()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: notes)) ?? [])
+            .filter { $0.hasSuffix(".eml") }.sorted()
         return names.compactMap { try? String(contentsOfFile: notes + "/" + $0, encoding: .utf8) }
     }
 
@@ -172,9 +173,11 @@ struct ShareTests {
             let file = s.m.path("finance/q3.txt")
             let bob = HeldReader(s.m, file: file)
             #expect(bob.opened() == s.content)
-            let id = s.rows("share").compactMap { ($0["detail"] as? String)?.split(separator: " ").first { $0.hasPrefix("share=") } }
+            let id = s.rows("share")
+                .compactMap { ($0["detail"] as? String)?.split(separator: " ").first { $0.hasPrefix("share=") } }
                 .first.map { String($0.dropFirst(6)) } ?? ""
-            let revoke = byId ? "'\(MountEnv.binary)' revoke \(id) --store '\(s.m.mnt)'" : "'\(MountEnv.binary)' revoke '\(file)'"
+            let revoke = byId ? "'\(MountEnv.binary)' revoke \(id) --store '\(s.m.mnt)'"
+                : "'\(MountEnv.binary)' revoke '\(file)'"
             let rv = MountEnv.sh(revoke, as: "pfalice")
             #expect(rv.status == 0, "\(rv.err)")
             bob.proceed()

@@ -52,7 +52,8 @@ import Testing
         _ = try makeContainer(path, content: content)
         var bytes = fileBytes(path)
         let at = Int(Layout.blockOffset(5))
-        bytes.replaceSubrange(at..<(at + Layout.sealedBlockSize), with: [UInt8](repeating: 0, count: Layout.sealedBlockSize))
+        let zeros = [UInt8](repeating: 0, count: Layout.sealedBlockSize)
+        bytes.replaceSubrange(at..<(at + Layout.sealedBlockSize), with: zeros)
         setFileBytes(path, bytes)
         let fd = openFD(path)
         defer { close(fd) }

@@ -11,8 +11,10 @@ struct PasswdCommand: ParsableCommand {
 
     @Argument(help: "The store directory.") var store: String
     @OptionGroup var credentials: CredentialOptions
-    @Option(name: .customLong("new-passphrase-file"), help: "Read the new passphrase from this file.") var newPassphraseFile: String?
-    @Option(name: .customLong("new-key-file"), help: "Seal under this key file instead (created if missing).") var newKeyFile: String?
+    @Option(name: .customLong("new-passphrase-file"), help: "Read the new passphrase from this file.")
+    var newPassphraseFile: String?
+    @Option(name: .customLong("new-key-file"), help: "Seal under this key file instead (created if missing).")
+    var newKeyFile: String?
 
     func run() throws {
         let s = try credentials.unlock(store)
@@ -21,11 +23,13 @@ struct PasswdCommand: ParsableCommand {
             if !FileManager.default.fileExists(atPath: kf) { try Credential.createKeyFile(kf) }
             cred = .keyFile(kf)
         } else {
-            cred = try Credential.passphrase(file: newPassphraseFile, environment: "PROTFS_NEW_PASSPHRASE", prompt: "New passphrase: ", confirm: true)
+            cred = try Credential.passphrase(file: newPassphraseFile, environment: "PROTFS_NEW_PASSPHRASE",
+                                             prompt: "New passphrase: ", confirm: true)
         }
         try s.changeCredential(to: cred)
         let ledger = try s.openLedger()
-        try ledger.append(Actor.event(.keyChange, detail: "master key re-sealed (\(newKeyFile == nil ? "passphrase" : "key file"))"))
+        let sealedUnder = newKeyFile == nil ? "passphrase" : "key file"
+        try ledger.append(Actor.event(.keyChange, detail: "master key re-sealed (\(sealedUnder))"))
         ledger.close()
         Out.line("master key of \(store) re-sealed")
     }
