@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers, dependencies pointing one way:
-// protfs (CLI) -> ProtMount / ProtService -> ProtShare -> ProtStore -> ProtContainer / ProtPolicy / ProtLedger -> ProtCrypto -> C system libraries
+// protfs (CLI) -> ProtMount / ProtService -> ProtShare -> ProtStore -> ProtAccess
+//   -> ProtContainer / ProtPolicy / ProtLedger -> ProtCrypto -> C system libraries
 // (ProtPolicy also uses CAnchorScan, a small C vector kernel for its detectors)
 let package = Package(
     name: "protfs",
@@ -30,7 +31,9 @@ let package = Package(
         .target(name: "ProtContainer", dependencies: ["ProtCrypto"]),
         .target(name: "ProtPolicy", dependencies: ["CAnchorScan", .product(name: "Yams", package: "Yams")]),
         .target(name: "ProtLedger", dependencies: ["ProtCrypto", "CSQLite"]),
-        .target(name: "ProtStore", dependencies: ["ProtContainer", "ProtPolicy", "ProtLedger", "ProtCrypto"]),
+        // Who may do what: transport-free, so the whole access matrix is a unit test.
+        .target(name: "ProtAccess", dependencies: ["ProtContainer", "ProtPolicy", "ProtLedger", "ProtCrypto"]),
+        .target(name: "ProtStore", dependencies: ["ProtAccess", "ProtContainer", "ProtPolicy", "ProtLedger", "ProtCrypto"]),
         .target(name: "ProtShare", dependencies: ["ProtStore", "ProtContainer", "ProtPolicy", "ProtCrypto"]),
         .target(name: "ProtService", dependencies: [
             "ProtShare", "ProtStore", "ProtLedger", "ProtPolicy", "ProtCrypto",
@@ -42,11 +45,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ProtMount", dependencies: [
-            "ProtShare", "ProtStore", "ProtContainer", "ProtPolicy", "ProtLedger", "ProtCrypto", "CFuse3",
+            "ProtShare", "ProtStore", "ProtAccess", "ProtContainer", "ProtPolicy", "ProtLedger", "ProtCrypto", "CFuse3",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "protfs", dependencies: [
-            "ProtMount", "ProtService", "ProtShare", "ProtStore", "ProtPolicy", "ProtLedger", "ProtContainer", "ProtCrypto",
+            "ProtMount", "ProtService", "ProtShare", "ProtStore", "ProtAccess", "ProtPolicy", "ProtLedger", "ProtContainer", "ProtCrypto",
             "CFuse3",   // for the xattr calls of import and the control channel, until a system module holds them
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -59,7 +62,7 @@ let package = Package(
         .testTarget(name: "ProtContainerTests", dependencies: ["ProtContainer", "ProtCrypto"]),
         .testTarget(name: "ProtPolicyTests", dependencies: ["ProtPolicy"]),
         .testTarget(name: "ProtLedgerTests", dependencies: ["ProtLedger", "ProtCrypto"]),
-        .testTarget(name: "ProtStoreTests", dependencies: ["ProtStore"]),
+        .testTarget(name: "ProtAccessTests", dependencies: ["ProtAccess", "ProtPolicy", "ProtContainer", "ProtLedger"]),
         .testTarget(name: "CLITests", dependencies: ["protfs", "protfs-fuzz"]),
         .testTarget(name: "MountTests", dependencies: ["protfs"]),
     ],

@@ -1,26 +1,20 @@
 import CFuse3
 import Foundation
 import Glibc
-import ProtLedger
+import ProtAccess
 import ProtPolicy
 
 /// The process behind a FUSE request: identity for access decisions, names for the ledger.
-struct Caller {
-    let uid: UInt32
-    let gid: UInt32
-    let pid: Int32
-    let identity: Identity
-    /// Read at the request, while the process exists (a handle's close may come after it has exited).
-    let processName: String
-
+extension Caller {
     init(_ req: fuse_req_t?) {
         let ctx = fuse_req_ctx(req)!.pointee
-        uid = ctx.uid; gid = ctx.gid; pid = ctx.pid
         // Supplementary groups cost a read of /proc/PID/status: done only when a group grant could change
         // a decision. A process that is gone by then has none, which can only take rights away.
         let pid = ctx.pid
-        identity = Identity(uid: ctx.uid, gid: ctx.gid) { Self.supplementaryGroups(pid) }
-        processName = Self.readProc(pid, "comm").map { String(decoding: $0.prefix { $0 != 0x0A }, as: UTF8.self) } ?? "?"
+        let name = Self.readProc(pid, "comm").map { String(decoding: $0.prefix { $0 != 0x0A }, as: UTF8.self) }
+        self.init(uid: ctx.uid, gid: ctx.gid, pid: pid,
+                  identity: Identity(uid: ctx.uid, gid: ctx.gid) { Self.supplementaryGroups(pid) },
+                  processName: name ?? "?")
     }
 
     static func supplementaryGroups(_ pid: Int32) -> [UInt32] {
@@ -39,11 +33,5 @@ struct Caller {
         var buf = [UInt8](repeating: 0, count: limit)
         let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, limit) }
         return n > 0 ? Array(buf.prefix(n)) : nil
-    }
-
-    func event(_ kind: EventKind, _ outcome: Outcome, path: [UInt8]?, newPath: [UInt8]? = nil, label: String? = nil,
-               previousLabel: String? = nil, detail: String? = nil) -> LedgerEvent {
-        LedgerEvent(kind: kind, outcome: outcome, uid: Int64(uid), user: userName(uid: uid), gid: Int64(gid), pid: Int64(pid),
-                    process: processName, path: path, newPath: newPath, label: label, previousLabel: previousLabel, detail: detail)
     }
 }

@@ -1,5 +1,6 @@
 import CFuse3
 import Glibc
+import ProtAccess
 
 /// Descriptors the process behind a request holds open. `protfs share` hands the daemon its request and the file
 /// for the portable copy this way. The daemon takes the caller's very descriptor (pidfd_getfd) and checks that

@@ -1,6 +1,7 @@
 import CFuse3
 import Dispatch
 import Glibc
+import ProtAccess
 import ProtContainer
 import ProtCrypto
 import ProtLedger
@@ -8,33 +9,20 @@ import ProtPolicy
 import ProtStore
 
 extension Filesystem {
-    /// Rights an open with these flags needs.
-    static func needed(flags: Int32) -> (rights: Rights, read: Bool, write: Bool) {
-        let acc = flags & O_ACCMODE
-        let read = acc == O_RDONLY || acc == O_RDWR
-        let write = acc == O_WRONLY || acc == O_RDWR || flags & O_TRUNC != 0
-        var r: Rights = []
-        if read { r.insert(.view) }
-        if write { r.insert(.edit) }
-        return (r, read, write)
-    }
-
     /// Creates a labeled container for a new file: checks `edit` on the folder's label (judged without the
     /// creator's `owner` grant), creates it owned by the caller, logs the row. On failure, the errno to return.
     func newContainer(_ parent: Inode, _ name: String, _ mode: mode_t, _ caller: Caller) -> Result<(fd: Int32, container: Container, path: [UInt8]), Errno> {
         if isHidden(parent, name) { return .failure(Errno(code: EPERM)) }
         guard let path = newEntryPath(parent, name) else { return .failure(Errno(code: ENAMETOOLONG)) }
-        let label = store.policy.folderLabel(for: Self.text(path)).label
-        let granted = store.policy.rights(of: caller.identity, label: label, fileOwner: nil)
-        guard granted.contains(.edit) else {
-            return .failure(Errno(code: deny(caller, .create, path: path, label: label, needed: .edit, had: granted)))
+        let decision = decide(caller, .create, path: path)
+        guard case .success(let allowed) = decision, let row = allowed.row, let label = row.label else {
+            return .failure(Errno(code: commit(decision) ?? EIO))
         }
-        let row = caller.event(.create, .allowed, path: path, label: label, detail: "labeled by folder")
         // A row the create must wait for is committed by the ledger's writer while the container is built here;
         // the creator gets no handle before it is committed. A create that then fails says so in a second row.
         var pending: PendingAppend?
-        if ledgerMode.waits(for: row) {
-            switch startRow(row) {
+        if allowed.waits {
+            switch startRow(decision) {
             case .success(let p): pending = p
             case .failure(let e): return .failure(e)
             }
@@ -96,7 +84,7 @@ extension Filesystem {
         inodes.withLock { file.handles = 1; node.open = file }
         // The creator's rights, now that the file exists with the caller as owner.
         let rights = store.rights(of: caller.identity, header: made.container.fields)
-        let (_, canRead, _) = Self.needed(flags: fi.pointee.flags)
+        let (_, canRead, _) = Action.needed(flags: fi.pointee.flags)
         let h = Handle(inode: node, file: file, canRead: canRead && rights.contains(.view), canWrite: true,
                        caller: caller, path: made.path, scanner: ContentScanner(detectors))
         fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
@@ -119,13 +107,10 @@ extension Filesystem {
         let caller = Caller(req)
         let path = sharePath(node)
         let flags = fi.pointee.flags
-        let (needed, canRead, canWrite) = Self.needed(flags: flags)
+        let (_, canRead, canWrite) = Action.needed(flags: flags)
         var pending: PendingAppend?
         if let early {
-            let started = judgeOpen(caller, path, early, needed: needed, canWrite: canWrite).flatMap { _ in
-                startRow(Self.openRow(caller, path, early, canWrite: canWrite))
-            }
-            switch started {
+            switch startRow(decide(caller, .open(flags: flags), on: .file(early), path: path)) {
             case .success(let p): pending = p
             case .failure(let e): if let prefetched { close(prefetched) }; return reply(req, e.code)
             }
@@ -139,12 +124,8 @@ extension Filesystem {
         guard finishRow(pending) else { releaseFile(node); return reply(req, EIO) }
         let now = file.container.fields
         if now != early {
-            switch judgeOpen(caller, path, now, needed: needed, canWrite: canWrite) {
-            case .success:
-                guard record(Self.openRow(caller, path, now, canWrite: canWrite)) else {
-                    releaseFile(node); return reply(req, EIO)
-                }
-            case .failure(let e): releaseFile(node); return reply(req, e.code)
+            if let e = commit(decide(caller, .open(flags: flags), on: .file(now), path: path)) {
+                releaseFile(node); return reply(req, e)
             }
         }
         var truncated = false
@@ -172,29 +153,19 @@ extension Filesystem {
                                 detail: "create undone: \(String(cString: strerror(e)))"))
     }
 
-    /// Checks `needed` against `fields`: the caller's rights when allowed; otherwise the errno, the refusal logged.
-    /// The open's own row is the caller's to commit (nothing, not even the truncation O_TRUNC asks for, happens
-    /// before it is committed).
-    private func judgeOpen(_ caller: Caller, _ path: [UInt8], _ fields: HeaderFields, needed: Rights, canWrite: Bool) -> Result<Rights, Errno> {
-        let rights = store.rights(of: caller.identity, header: fields)
-        guard rights.isSuperset(of: needed) else {
-            let expired = fields.expiry.map { currentTimeNanos() >= $0 } ?? false
-            _ = record(caller.event(.deny, .denied, path: path, label: fields.labelId,
-                                detail: "\(canWrite ? "open-write" : "open-read") needs \(needed); caller holds \(rights)\(expired ? "; content expired" : "")"))
-            return .failure(Errno(code: EACCES))
+    /// `commit` for an operation that works while its row is committed: a refusal is logged and fails; an
+    /// allowed row the operation must wait for is started (`finishRow` waits), one it need not wait for is
+    /// queued at once and nothing is pending. On failure the access must not be granted. Nothing, not even
+    /// the truncation O_TRUNC asks for, is done to the file before the row is committed.
+    func startRow(_ decision: AccessDecision) -> Result<PendingAppend?, Errno> {
+        let row: LedgerEvent
+        switch decision {
+        case .failure(let refused): _ = record(refused.row); return .failure(Errno(code: refused.errno))
+        case .success(let allowed):
+            guard let r = allowed.row else { return .success(nil) }
+            guard allowed.waits else { return record(r) ? .success(nil) : .failure(Errno(code: EIO)) }
+            row = r
         }
-        return .success(rights)
-    }
-
-    /// The row of an allowed open.
-    private static func openRow(_ caller: Caller, _ path: [UInt8], _ fields: HeaderFields, canWrite: Bool) -> LedgerEvent {
-        caller.event(canWrite ? .openWrite : .openRead, .allowed, path: path, label: fields.labelId)
-    }
-
-    /// Starts committing a row the operation must wait for (`finishRow` waits); a row that need not be waited
-    /// for is queued at once and nothing is pending. On failure the access must not be granted.
-    func startRow(_ row: LedgerEvent) -> Result<PendingAppend?, Errno> {
-        guard ledgerMode.waits(for: row) else { return record(row) ? .success(nil) : .failure(Errno(code: EIO)) }
         do { return .success(try ledger.appendStarted(row)) } catch {
             log.error("ledger append failed: \(error)")
             return .failure(Errno(code: EIO))
@@ -317,9 +288,9 @@ extension Filesystem {
         do {
             let end = UInt64(off + len)
             guard end > h.file.container.size else { return reply(req, 0) }
-            let row = h.caller.event(.setattr, .allowed, path: h.path, label: h.file.container.fields.labelId,
-                                     detail: "size \(end) (fallocate)")
-            guard record(row) else { return reply(req, EIO) }
+            let grow = Action.setattr(AttributeChange(size: Int64(end), via: "fallocate"))
+            let subject = Subject.judged(currentRights(h), label: h.file.container.fields.labelId)
+            if let e = commit(decide(h.caller, grow, on: subject, path: h.path)) { return reply(req, e) }
             try h.file.container.truncate(to: end)
             reply(req, 0)
         } catch { reply(req, errnoFor(error)) }

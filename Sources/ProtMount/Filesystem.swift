@@ -2,6 +2,7 @@ import CFuse3
 import Foundation
 import Glibc
 import Logging
+import ProtAccess
 import ProtContainer
 import ProtCrypto
 import ProtLedger
@@ -31,6 +32,8 @@ final class Filesystem: @unchecked Sendable {
     /// Identical refusals repeated within a second: one row and a count (RefusalCoalescer).
     let refusals: RefusalCoalescer
     let ledgerMode: LedgerMode
+    /// Who may do what (ProtAccess): every handler asks it before acting.
+    let decider: AccessDecider
     let headers = HeaderCache()
     /// The mode and owner users see on the mount's root; the store's own root stays 0700 root (RootAttributes).
     let rootAttributes: Mutex<RootAttributes>
@@ -41,6 +44,7 @@ final class Filesystem: @unchecked Sendable {
     init(store: Store, ledger: Ledger, ledgerMode: LedgerMode = .grants, log: Logger) throws {
         self.store = store
         self.ledgerMode = ledgerMode
+        decider = AccessDecider(rules: store.access, mode: ledgerMode)
         self.ledger = ledger
         self.log = log
         rootPath = URL(fileURLWithPath: store.root).resolvingSymlinksInPath().path
@@ -165,10 +169,29 @@ final class Filesystem: @unchecked Sendable {
         }
     }
 
-    func deny(_ caller: Caller, _ kind: EventKind, path: [UInt8], label: String?, needed: Rights, had: Rights, newPath: [UInt8]? = nil) -> Int32 {
-        _ = record(caller.event(.deny, .denied, path: path, newPath: newPath, label: label,
-                            detail: "\(kind.rawValue) needs \(needed); caller holds \(had)"))
-        return EACCES
+    /// Asks the decider (ProtAccess) about one operation of `caller`.
+    func decide(_ caller: Caller, _ op: Action, on subject: Subject = .plain, path: [UInt8],
+                newPath: [UInt8]? = nil) -> AccessDecision {
+        decider.decide(AccessRequest(caller, op, on: subject, path: path, newPath: newPath))
+    }
+
+    /// Acts on a decision: a refusal's row is logged and its errno returned; an allowed operation's row is
+    /// committed (or queued, by the ledger mode) and nil returned, or EIO when the ledger cannot take it:
+    /// then the operation must not be done.
+    func commit(_ decision: AccessDecision) -> Int32? {
+        switch decision {
+        case .failure(let refused):
+            _ = record(refused.row)
+            return refused.errno
+        case .success(let allowed):
+            guard let row = allowed.row else { return nil }
+            return record(row) ? nil : EIO
+        }
+    }
+
+    /// What the decider needs to know of a node: its header when it is a container.
+    func subject(_ node: Inode) throws -> Subject {
+        try header(of: node).map { .file($0) } ?? .plain
     }
 
     func integrityFailure(_ caller: Caller?, path: [UInt8], label: String?, _ error: Error) -> Int32 {
@@ -260,37 +283,25 @@ final class Filesystem: @unchecked Sendable {
         guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
         let handle = fi.map { Self.handle($0.pointee.fh) }
         let path = sharePath(node)
-        // Changing content (size) needs edit; changing who may access (mode, owner) needs owner on a protected file.
         if node.isRegular {
-            var needed: Rights = []
-            // Times are content metadata (a backup or a reviewer trusts mtime): changing them needs edit too.
-            if toSet & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME) != 0 { needed.insert(.edit) }
-            if toSet & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID) != 0 { needed.insert(.owner) }
-            if !needed.isEmpty {
+            let change = AttributeChange(
+                size: toSet & FUSE_SET_ATTR_SIZE != 0 ? Int64(attr.st_size) : nil,
+                mode: toSet & FUSE_SET_ATTR_MODE != 0 ? attr.st_mode : nil,
+                uid: toSet & FUSE_SET_ATTR_UID != 0 ? attr.st_uid : nil,
+                gid: toSet & FUSE_SET_ATTR_GID != 0 ? attr.st_gid : nil,
+                times: toSet & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME) != 0)
+            if !change.needed.isEmpty {
                 let caller = Caller(req)
-                let label: String?, rights: Rights
-                if let h = handle, needed == [.edit], h.canWrite {
-                    rights = currentRights(h); label = h.file.container.fields.labelId
-                }
-                else {
+                let subject: Subject
+                if let h = handle, change.needed == [.edit], h.canWrite {
+                    subject = .judged(currentRights(h), label: h.file.container.fields.labelId)
+                } else {
                     do {
                         guard let f = try header(of: node) else { return reply(req, EIO) }
-                        label = f.labelId
-                        rights = store.rights(of: caller.identity, header: f)
+                        subject = .file(f)
                     } catch { return reply(req, integrityFailure(caller, path: path, label: nil, error)) }
                 }
-                if !rights.isSuperset(of: needed) {
-                    return reply(req, deny(caller, .setattr, path: path, label: label, needed: needed, had: rights))
-                }
-                var what: [String] = []
-                if toSet & FUSE_SET_ATTR_SIZE != 0 { what.append("size \(attr.st_size)") }
-                if toSet & FUSE_SET_ATTR_MODE != 0 { what.append("mode \(String(attr.st_mode & 0o7777, radix: 8))") }
-                if toSet & FUSE_SET_ATTR_UID != 0 { what.append("uid \(attr.st_uid)") }
-                if toSet & FUSE_SET_ATTR_GID != 0 { what.append("gid \(attr.st_gid)") }
-                if toSet & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME) != 0 { what.append("times") }
-                guard record(caller.event(.setattr, .allowed, path: path, label: label, detail: what.joined(separator: ", "))) else {
-                    return reply(req, EIO)
-                }
+                if let e = commit(decide(caller, .setattr(change), on: subject, path: path)) { return reply(req, e) }
             }
         }
         var toSet = toSet

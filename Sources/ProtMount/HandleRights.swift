@@ -1,5 +1,6 @@
 import CFuse3
 import Dispatch
+import ProtAccess
 import ProtPolicy
 import Synchronization
 
@@ -8,14 +9,10 @@ extension Filesystem {
     /// (a raise by a card number or a move, a manual relabel) is judged again here: a reader who held a file
     /// open across its raise kept reading the new content before. The first refusal per handle is logged.
     func stillHolds(_ h: Handle, _ right: Rights, op: String) -> Bool {
-        let rights = currentRights(h)
-        if rights.isSuperset(of: right) { return true }
-        if h.firstLoss(of: right) {
-            let fields = h.file.container.fields
-            _ = record(h.caller.event(.deny, .denied, path: h.path, label: fields.labelId,
-                                  detail: "\(op) on a handle opened before the label became \(fields.labelId) needs "
-                                      + "\(right); caller holds \(rights)"))
-        }
+        let subject = Subject.judged(currentRights(h), label: h.file.container.fields.labelId)
+        guard case .failure(let refused) = decide(h.caller, .onHandle(right, call: op), on: subject, path: h.path)
+        else { return true }
+        if h.firstLoss(of: right) { _ = record(refused.row) }
         return false
     }
 

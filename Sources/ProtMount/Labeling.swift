@@ -1,4 +1,5 @@
 import Glibc
+import ProtAccess
 import ProtContainer
 import ProtCrypto
 import ProtLedger
@@ -34,13 +35,22 @@ extension Filesystem {
                 detail: "auto: \(why.isEmpty ? "folder rule" : why)")
     }
 
-    /// Rewraps the content key under another label and logs the change; the kernel's cached pages of the file
-    /// are dropped, so handles opened before are judged again under the new label.
-    @discardableResult
+    /// A raise by the policy (auto-classification, a move): logs it and rewraps the content key under the
+    /// higher label; the kernel's cached pages of the file are dropped, so handles opened before are judged
+    /// again under the new label.
     func relabel(_ file: OpenFile, _ node: Inode, to label: String, method: LabelingMethod, caller: Caller,
-                 path: [UInt8], detail: String) -> Int32 {
+                 path: [UInt8], detail: String) {
+        let row = caller.event(.relabel, .allowed, path: path, label: label,
+                               previousLabel: file.container.fields.labelId, detail: detail)
+        // A raise only takes rights away: it is done even when the ledger cannot take its row.
+        if !record(row) { log.error("relabel \(Self.text(path)) to \(label): the ledger refused its row") }
+        _ = rewrap(file, node, to: label, method: method, caller: caller, path: path)
+    }
+
+    /// The header rewrite of a relabel whose row is committed; on failure, a row saying it was not done.
+    func rewrap(_ file: OpenFile, _ node: Inode, to label: String, method: LabelingMethod, caller: Caller,
+                path: [UInt8]) -> Int32 {
         let c = file.container
-        let previous = c.fields.labelId
         do {
             var f = c.fields
             let now = currentTimeNanos()
@@ -52,37 +62,25 @@ extension Filesystem {
             try c.rewriteHeader(f, kek: try store.labelKey(label, version: f.labelKeyVersion))
         } catch {
             log.error("relabel \(Self.text(path)) to \(label): \(error)")
-            _ = record(caller.event(.relabel, .error, path: path, label: label, previousLabel: previous,
-                                    detail: "\(error)"))
+            _ = record(caller.event(.relabel, .error, path: path, label: label, previousLabel: c.fields.labelId,
+                                    detail: "not done: \(error)"))
             return EIO
         }
-        _ = record(caller.event(.relabel, .allowed, path: path, label: label, previousLabel: previous, detail: detail))
         dropCachedContent(node.ino)
         return 0
     }
 
-    /// A manual relabel (xattr or `protfs label set`): needs `owner`; a downgrade the policy guards needs a justification.
+    /// A manual relabel (xattr or `protfs label set`): the decider's rule (`owner`; a downgrade the policy
+    /// guards needs a justification), then the rewrap.
     func manualRelabel(_ node: Inode, to label: String, justification: String?, caller: Caller) -> Int32 {
         let path = sharePath(node)
-        guard store.policy.label(label) != nil, store.policy.isApplicable(label) else {
-            _ = record(caller.event(.relabel, .error, path: path, label: label, detail: "unknown or heading label"))
-            return EINVAL
-        }
         do {
             return try withOpenFile(node) { file in
-                let f = file.container.fields
-                let rights = store.rights(of: caller.identity, header: f)
-                guard rights.contains(.owner) else {
-                    return deny(caller, .relabel, path: path, label: f.labelId, needed: .owner, had: rights)
-                }
-                if store.policy.needsJustification(from: f.labelId, to: label) && (justification ?? "").isEmpty {
-                    _ = record(caller.event(.deny, .denied, path: path, label: f.labelId,
-                                        detail: "relabel to \(label) is a downgrade that needs a justification (value LABEL|justification)"))
-                    return EPERM
-                }
-                if f.labelId == label { return 0 }
-                let detail = justification.map { "manual; justification: \($0)" } ?? "manual"
-                return relabel(file, node, to: label, method: .manual, caller: caller, path: path, detail: detail)
+                let op = Action.relabel(to: label, justification: justification)
+                let decision = decide(caller, op, on: .file(file.container.fields), path: path)
+                if let e = commit(decision) { return e }
+                guard case .success(let allowed) = decision, allowed.row != nil else { return 0 }   // same label
+                return rewrap(file, node, to: label, method: .manual, caller: caller, path: path)
             }
         } catch { return integrityFailure(caller, path: path, label: nil, error) }
     }

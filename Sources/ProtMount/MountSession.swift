@@ -2,6 +2,7 @@ import CFuse3
 import Foundation
 import Glibc
 import Logging
+import ProtAccess
 import ProtLedger
 import ProtStore
 

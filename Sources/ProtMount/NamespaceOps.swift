@@ -1,5 +1,6 @@
 import CFuse3
 import Glibc
+import ProtAccess
 import ProtContainer
 import ProtLedger
 import ProtPolicy
@@ -15,6 +16,14 @@ extension Filesystem {
     /// again. Set after the chown, which would clear set-id bits.
     func setRequestedMode(_ parent: Inode, _ name: String, _ mode: mode_t) {
         fchmodat(parent.fd, name, mode & 0o7777, 0)
+    }
+
+    /// EEXIST for a name already taken, before any row: `mkdir -p` and `ln -sf` retries ask often, and a
+    /// row then a "not done" row for each would only fill the ledger. (A name made in between is caught by
+    /// the syscall itself, with its "not done" row.)
+    func taken(_ parent: Inode, _ name: String) -> Bool {
+        var st = stat()
+        return fstatat(parent.fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0
     }
 
     func replyNew(_ req: fuse_req_t?, _ parent: Inode, _ name: String) {
@@ -35,46 +44,52 @@ extension Filesystem {
             case .failure(let e): return reply(req, e.code)
             }
         }
-        guard newEntryPath(parent, name) != nil else { return reply(req, ENAMETOOLONG) }
-        guard mknodat(parent.fd, name, mode, rdev) == 0 else { return reply(req, errno) }
+        guard let path = newEntryPath(parent, name) else { return reply(req, ENAMETOOLONG) }
+        // The row first, as for every namespace change: a ledger that cannot take it refuses the change.
+        if taken(parent, name) { return reply(req, EEXIST) }
+        if let e = commit(decide(caller, .mknod(mode: mode), path: path)) { return reply(req, e) }
+        guard mknodat(parent.fd, name, mode, rdev) == 0 else {
+            return reply(req, failedAfterRow(caller, .create, path, errno))
+        }
         chownToCaller(parent, name, caller)
         setRequestedMode(parent, name, mode)
-        _ = record(caller.event(.create, .allowed, path: childPath(parent, name),
-                                detail: "special file, mode \(String(mode, radix: 8))"))
         replyNew(req, parent, name)
     }
 
     func mkdir(_ req: fuse_req_t?, _ parentIno: UInt64, _ name: String, _ mode: mode_t) {
         guard let parent = inodes.get(parentIno) else { return reply(req, ENOENT) }
         if isHidden(parent, name) { return reply(req, EPERM) }
-        guard newEntryPath(parent, name) != nil else { return reply(req, ENAMETOOLONG) }
+        guard let path = newEntryPath(parent, name) else { return reply(req, ENAMETOOLONG) }
         let caller = Caller(req)
-        guard mkdirat(parent.fd, name, mode) == 0 else { return reply(req, errno) }
+        if taken(parent, name) { return reply(req, EEXIST) }
+        if let e = commit(decide(caller, .mkdir, path: path)) { return reply(req, e) }
+        guard mkdirat(parent.fd, name, mode) == 0 else {
+            return reply(req, failedAfterRow(caller, .mkdir, path, errno))
+        }
         chownToCaller(parent, name, caller)
         setRequestedMode(parent, name, mode)
-        let made = childPath(parent, name)
-        let label = store.policy.folderLabel(for: Self.text(made)).label
-        _ = record(caller.event(.mkdir, .allowed, path: made, label: label))
         replyNew(req, parent, name)
     }
 
     func symlink(_ req: fuse_req_t?, _ target: String, _ parentIno: UInt64, _ name: String) {
         guard let parent = inodes.get(parentIno) else { return reply(req, ENOENT) }
         if isHidden(parent, name) { return reply(req, EPERM) }
-        guard newEntryPath(parent, name) != nil else { return reply(req, ENAMETOOLONG) }
+        guard let path = newEntryPath(parent, name) else { return reply(req, ENAMETOOLONG) }
         let caller = Caller(req)
-        guard symlinkat(target, parent.fd, name) == 0 else { return reply(req, errno) }
+        if taken(parent, name) { return reply(req, EEXIST) }
+        if let e = commit(decide(caller, .symlink, path: path)) { return reply(req, e) }
+        guard symlinkat(target, parent.fd, name) == 0 else {
+            return reply(req, failedAfterRow(caller, .create, path, errno))
+        }
         chownToCaller(parent, name, caller)
-        _ = record(caller.event(.create, .allowed, path: childPath(parent, name), detail: "symlink"))
         replyNew(req, parent, name)
     }
 
-    /// The label of a child and the caller's rights on it, if it is a container.
-    func childRights(_ parent: Inode, _ name: String, _ caller: Caller) throws -> (label: String, rights: Rights)? {
+    /// The header of a child, if it is a container.
+    func childHeader(_ parent: Inode, _ name: String) throws -> HeaderFields? {
         guard case .success(let (node, _)) = entry(parent, name) else { return nil }
         defer { inodes.forget(node.ino, 1) }
-        guard let f = try header(of: node) else { return nil }
-        return (f.labelId, store.rights(of: caller.identity, header: f))
+        return try header(of: node)
     }
 
     func unlink(_ req: fuse_req_t?, _ parentIno: UInt64, _ name: String) {
@@ -82,15 +97,12 @@ extension Filesystem {
         if isHidden(parent, name) { return reply(req, EPERM) }
         let caller = Caller(req)
         let path = childPath(parent, name)
-        var label: String?
-        do {
-            if let (l, rights) = try childRights(parent, name, caller) {
-                label = l
-                guard rights.contains(.edit) else { return reply(req, deny(caller, .unlink, path: path, label: l, needed: .edit, had: rights)) }
-            }
-        } catch { return reply(req, integrityFailure(caller, path: path, label: nil, error)) }
+        let subject: Subject
+        do { subject = try childHeader(parent, name).map { .file($0) } ?? .plain } catch {
+            return reply(req, integrityFailure(caller, path: path, label: nil, error))
+        }
         // The row first: a ledger that cannot take it refuses the removal (it answered 0 after a failed row).
-        guard record(caller.event(.unlink, .allowed, path: path, label: label)) else { return reply(req, EIO) }
+        if let e = commit(decide(caller, .unlink, on: subject, path: path)) { return reply(req, e) }
         guard unlinkat(parent.fd, name, 0) == 0 else { return reply(req, failedAfterRow(caller, .unlink, path, errno)) }
         reply(req, 0)
     }
@@ -109,7 +121,7 @@ extension Filesystem {
         if isHidden(parent, name) { return reply(req, EPERM) }
         let caller = Caller(req)
         let path = childPath(parent, name)
-        guard record(caller.event(.rmdir, .allowed, path: path)) else { return reply(req, EIO) }
+        if let e = commit(decide(caller, .rmdir, path: path)) { return reply(req, e) }
         guard unlinkat(parent.fd, name, AT_REMOVEDIR) == 0 else {
             return reply(req, failedAfterRow(caller, .rmdir, path, errno))
         }
@@ -123,28 +135,14 @@ extension Filesystem {
         let caller = Caller(req)
         let from = childPath(parent, name)
         guard let to = newEntryPath(newParent, newName) else { return reply(req, ENAMETOOLONG) }
-        var label: String?
+        let source: Subject, replaced: HeaderFields?
         do {
-            // Moving a file needs edit on it; replacing (or exchanging with) an existing file needs edit on that one too.
-            if let (l, rights) = try childRights(parent, name, caller) {
-                label = l
-                guard rights.contains(.edit) else { return reply(req, deny(caller, .rename, path: from, label: l, needed: .edit, had: rights, newPath: to)) }
-            }
-            // Moving into another folder is creating there: edit on that folder's label, as for a new file. An
-            // exchange moves the other entry the other way, so it meets the first folder's rule too.
-            if parent !== newParent {
-                if let e = folderRefusal(caller, .rename, into: to, from: from) { return reply(req, e) }
-                if flags & UInt32(RENAME_EXCHANGE) != 0, let e = folderRefusal(caller, .rename, into: from, from: to) {
-                    return reply(req, e)
-                }
-            }
-            if flags & UInt32(RENAME_NOREPLACE) == 0, let (l, rights) = try childRights(newParent, newName, caller), !rights.contains(.edit) {
-                return reply(req, deny(caller, .rename, path: to, label: l, needed: .edit, had: rights))
-            }
+            source = try childHeader(parent, name).map { .file($0) } ?? .plain
+            replaced = flags & UInt32(RENAME_NOREPLACE) == 0 ? try childHeader(newParent, newName) : nil
         } catch { return reply(req, integrityFailure(caller, path: from, label: nil, error)) }
-        guard record(caller.event(.rename, .allowed, path: from, newPath: to, label: label)) else {
-            return reply(req, EIO)
-        }
+        let move = Action.rename(replaced: replaced, crossesFolders: parent !== newParent,
+                                    exchange: flags & UInt32(RENAME_EXCHANGE) != 0)
+        if let e = commit(decide(caller, move, on: source, path: from, newPath: to)) { return reply(req, e) }
         let renamed = protfs_renameat2(parent.fd, name, newParent.fd, newName, flags) == 0
         let e = errno
         inodes.withLock { inodes.renameGeneration += 1 }
@@ -163,31 +161,20 @@ extension Filesystem {
         if isHidden(newParent, newName) { return reply(req, EPERM) }
         let caller = Caller(req)
         let path = sharePath(node)
-        if node.isRegular {
-            do {
-                if let f = try header(of: node) {
-                    let rights = store.rights(of: caller.identity, header: f)
-                    guard rights.contains(.edit) else { return reply(req, deny(caller, .create, path: path, label: f.labelId, needed: .edit, had: rights)) }
-                }
-            } catch { return reply(req, integrityFailure(caller, path: path, label: nil, error)) }
+        let subject: Subject
+        do { subject = node.isRegular ? try self.subject(node) : .plain } catch {
+            return reply(req, integrityFailure(caller, path: path, label: nil, error))
         }
         // A new name is a file coming to live in that folder: the folder's rule, as for a create or a move.
         guard let to = newEntryPath(newParent, newName) else { return reply(req, ENAMETOOLONG) }
-        if let e = folderRefusal(caller, .create, into: to, from: path) { return reply(req, e) }
-        guard linkat(AT_FDCWD, node.procPath, newParent.fd, newName, AT_SYMLINK_FOLLOW) == 0 else { return reply(req, errno) }
-        _ = record(caller.event(.create, .allowed, path: to, detail: "hard link to \(Self.text(path))"))
+        if taken(newParent, newName) { return reply(req, EEXIST) }
+        if let e = commit(decide(caller, .link, on: subject, path: path, newPath: to)) { return reply(req, e) }
+        guard linkat(AT_FDCWD, node.procPath, newParent.fd, newName, AT_SYMLINK_FOLLOW) == 0 else {
+            return reply(req, failedAfterRow(caller, .create, to, errno))
+        }
         // A file with several names carries the most sensitive of their folders' labels.
         raiseMoved(newParent, newName, caller: caller)
         replyNew(req, newParent, newName)
-    }
-
-    /// The refusal (logged) when the caller may not bring an entry into the folder of `into`: `edit` on that
-    /// folder's label, judged without the `owner` grant, as for a new file. Nil when allowed.
-    func folderRefusal(_ caller: Caller, _ kind: EventKind, into: [UInt8], from: [UInt8]) -> Int32? {
-        let target = store.policy.folderLabel(for: Self.text(into)).label
-        let granted = store.policy.rights(of: caller.identity, label: target, fileOwner: nil)
-        guard !granted.contains(.edit) else { return nil }
-        return deny(caller, kind, path: from, label: target, needed: .edit, had: granted, newPath: into)
     }
 
     /// Raises the entry `name` of `parent` to its folder's label, and when it is a folder, every file below it.

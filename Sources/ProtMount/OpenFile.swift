@@ -1,4 +1,5 @@
 import Glibc
+import ProtAccess
 import ProtContainer
 import ProtCrypto
 import ProtPolicy

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ProtAccess
 import ProtContainer
 import ProtCrypto
 import ProtLedger
@@ -45,15 +46,15 @@ extension Filesystem {
             return try withOpenFile(node) { file -> ControlAnswer in
                 let c = file.container
                 let before = c.fields
-                let rights = store.rights(of: caller.identity, header: before).effective
-                guard rights.contains(.share) else {
-                    _ = deny(caller, .share, path: path, label: before.labelId, needed: .share, had: rights)
-                    return .failure("you do not hold the share right on \(Self.text(path)) (you hold \(rights)); the refusal is logged")
-                }
                 let asked = Rights(rawValue: req.rights)
-                guard asked.isSubset(of: rights) else {
-                    _ = record(caller.event(.deny, .denied, path: path, label: before.labelId,
-                                        detail: "share of \(asked) exceeds the caller's rights (\(rights))"))
+                let rights = store.rights(of: caller.identity, header: before).effective
+                let decision = decide(caller, .share(asked: asked), on: .file(before), path: path)
+                guard case .success = decision else {
+                    _ = commit(decision)
+                    guard rights.contains(.share) else {
+                        return .failure("you do not hold the share right on \(Self.text(path)) (you hold \(rights)); "
+                            + "the refusal is logged")
+                    }
                     return .failure("you cannot give rights you do not hold: asked \(asked), you hold \(rights)")
                 }
                 var output: Int32? = nil
@@ -160,10 +161,11 @@ extension Filesystem {
         let book = ShareBook(store: store)
         var done: [String] = []
         for var r in records {
-            let owner: Rights = file.map { store.rights(of: caller.identity, header: $0.container.fields).effective }
-                ?? store.policy.rights(of: caller.identity, label: r.label, fileOwner: r.sharerUid, extraGrants: []).effective
-            guard caller.uid == r.sharerUid || owner.contains(.owner) else {
-                _ = deny(caller, .revoke, path: path, label: r.label, needed: .owner, had: owner)
+            let subject: Subject = file.map { .file($0.container.fields) }
+                ?? .unopened(label: r.label, owner: r.sharerUid)
+            let decision = decide(caller, .revoke(sharerUid: r.sharerUid, shareId: r.id), on: subject, path: path)
+            guard case .success = decision else {
+                _ = commit(decision)
                 return .failure("only the sharer or a holder of owner may revoke share \(r.id); the refusal is logged")
             }
             let who = try book.revoke(&r, recipient: recipient, now: currentTimeNanos())

@@ -1,5 +1,6 @@
 import CFuse3
 import Glibc
+import ProtAccess
 import ProtPolicy
 import ProtLedger
 import Foundation
@@ -47,7 +48,7 @@ extension Filesystem {
         }
         guard node.isRegular || node.isDirectory else { return reply(req, ENOTSUP) }
         // A protected file's own attributes are part of its content: reading them needs `view`.
-        if let e = requireRight(node, Caller(req), .openRead, .view) { return reply(req, e) }
+        if let e = judge(node, Caller(req), .getxattr(name)) { return reply(req, e) }
         var buf = [UInt8](repeating: 0, count: max(size, 1))
         let n = CFuse3.getxattr(node.procPath, name, &buf, size)
         guard n >= 0 else { return reply(req, errno) }
@@ -88,9 +89,10 @@ extension Filesystem {
         // recipient list): a stored value there could never be read back, so none is stored.
         if name.hasPrefix("user.protfs.") { return reply(req, EPERM) }
         guard node.isRegular || node.isDirectory else { return reply(req, ENOTSUP) }
-        if let e = requireRight(node, caller, .setxattr, .edit) { return reply(req, e) }
-        guard CFuse3.setxattr(node.procPath, name, value.baseAddress, value.count, flags) == 0 else { return reply(req, errno) }
-        _ = record(caller.event(.setxattr, .allowed, path: sharePath(node), detail: "set \(name)"))
+        if let e = judge(node, caller, .setxattr(name)) { return reply(req, e) }
+        guard CFuse3.setxattr(node.procPath, name, value.baseAddress, value.count, flags) == 0 else {
+            return reply(req, failedAfterRow(caller, .setxattr, sharePath(node), errno))
+        }
         reply(req, 0)
     }
 
@@ -100,20 +102,20 @@ extension Filesystem {
         if name == Self.labelXattr || name == Self.methodXattr { return reply(req, EPERM) }
         guard node.isRegular || node.isDirectory else { return reply(req, ENOTSUP) }
         let caller = Caller(req)
-        if let e = requireRight(node, caller, .setxattr, .edit) { return reply(req, e) }
-        guard CFuse3.removexattr(node.procPath, name) == 0 else { return reply(req, errno) }
-        _ = record(caller.event(.setxattr, .allowed, path: sharePath(node), detail: "removed \(name)"))
+        if let e = judge(node, caller, .removexattr(name)) { return reply(req, e) }
+        guard CFuse3.removexattr(node.procPath, name) == 0 else {
+            return reply(req, failedAfterRow(caller, .setxattr, sharePath(node), errno))
+        }
         reply(req, 0)
     }
 
-    /// nil when allowed; otherwise the errno to return (after logging the refusal).
-    func requireRight(_ node: Inode, _ caller: Caller, _ kind: EventKind, _ right: Rights) -> Int32? {
-        guard node.isRegular else { return nil }
-        do {
-            guard let f = try header(of: node) else { return nil }
-            let rights = store.rights(of: caller.identity, header: f)
-            guard !rights.contains(right) else { return nil }
-            return deny(caller, kind, path: sharePath(node), label: f.labelId, needed: right, had: rights)
-        } catch { return integrityFailure(caller, path: sharePath(node), label: nil, error) }
+    /// Decides an attribute operation on `node` and commits its row: nil when it may go ahead, otherwise
+    /// the errno to return.
+    func judge(_ node: Inode, _ caller: Caller, _ op: Action) -> Int32? {
+        let subject: Subject
+        do { subject = try self.subject(node) } catch {
+            return integrityFailure(caller, path: sharePath(node), label: nil, error)
+        }
+        return commit(decide(caller, op, on: subject, path: sharePath(node)))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ProtAccess
 import ProtContainer
 import ProtCrypto
 import ProtLedger
@@ -13,9 +14,8 @@ public final class Store: @unchecked Sendable {
     let masterKey: SecureBytes   // module-internal: key derivations in this module only
     private let keyCache = PthreadMutex()
     private var keks: [String: SecureBytes] = [:]
-    private let revocationLock = PthreadMutex()
-    /// `SHAREID/IDENTITY` or `SHAREID/*`: per-file grants that no longer count, wherever the file is now.
-    private var revokedGrants: Set<String> = []
+    /// Per-file grants that no longer count, wherever the file is now.
+    public let revocations = Revocations()
 
     public static let metaDirName = ".protfs"
     public var metaDir: String { root + "/" + Self.metaDirName }
@@ -147,15 +147,9 @@ public final class Store: @unchecked Sendable {
     }
 
     /// Makes the grants of a share (of one grantee, or all with nil) count for nothing from now on.
-    public func revoke(shareId: [UInt8], grantee: String?) {
-        let key = Hex.encode(shareId) + "/" + (grantee ?? "*")
-        revocationLock.locked { _ = revokedGrants.insert(key) }
-    }
+    public func revoke(shareId: [UInt8], grantee: String?) { revocations.revoke(shareId: shareId, grantee: grantee) }
 
-    public func isRevoked(_ g: Grant) -> Bool {
-        let id = Hex.encode(g.shareId)
-        return revocationLock.locked { !revokedGrants.isEmpty && (revokedGrants.contains(id + "/*") || revokedGrants.contains(id + "/" + g.identity)) }
-    }
+    public func isRevoked(_ g: Grant) -> Bool { revocations.contains(g) }
 
     public var keyLookup: LabelKeyLookup { { [unowned self] label, version in try self.labelKey(label, version: version) } }
 

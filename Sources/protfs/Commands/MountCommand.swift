@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ProtMount
+import ProtAccess
 import ProtStore
 
 struct MountCommand: ParsableCommand {

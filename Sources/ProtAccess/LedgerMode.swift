@@ -12,7 +12,7 @@ public enum LedgerMode: String, Sendable, CaseIterable {
     /// last window's rows).
     case writeBehind = "write-behind"
 
-    func waits(for e: LedgerEvent) -> Bool {
+    public func waits(for e: LedgerEvent) -> Bool {
         switch self {
         case .sync: return true
         case .writeBehind: return false
