@@ -24,19 +24,26 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
+        // The bottom layer: errno, EINTR retries, locks, thread names, clocks, the account database, and the
+        // Linux calls Swift's Glibc does not import (CLinux).
+        .target(name: "CLinux"),
+        .target(name: "ProtSystem", dependencies: ["CLinux"]),
+
         // The detectors' vector pre-filter (AVX2 where the CPU has it); everything else about detection is Swift.
         .target(name: "CAnchorScan"),
 
-        .target(name: "ProtCrypto", dependencies: ["COpenSSL"]),
-        .target(name: "ProtContainer", dependencies: ["ProtCrypto"]),
-        .target(name: "ProtPolicy", dependencies: ["CAnchorScan", .product(name: "Yams", package: "Yams")]),
-        .target(name: "ProtLedger", dependencies: ["ProtCrypto", "CSQLite"]),
+        .target(name: "ProtCrypto", dependencies: ["ProtSystem", "COpenSSL"]),
+        .target(name: "ProtContainer", dependencies: ["ProtCrypto", "ProtSystem"]),
+        .target(name: "ProtPolicy", dependencies: ["ProtSystem", "CAnchorScan", .product(name: "Yams", package: "Yams")]),
+        .target(name: "ProtLedger", dependencies: ["ProtCrypto", "ProtSystem", "CSQLite"]),
         // Who may do what: transport-free, so the whole access matrix is a unit test.
-        .target(name: "ProtAccess", dependencies: ["ProtContainer", "ProtPolicy", "ProtLedger", "ProtCrypto"]),
-        .target(name: "ProtStore", dependencies: ["ProtAccess", "ProtContainer", "ProtPolicy", "ProtLedger", "ProtCrypto"]),
-        .target(name: "ProtShare", dependencies: ["ProtStore", "ProtContainer", "ProtPolicy", "ProtCrypto"]),
+        .target(name: "ProtAccess", dependencies: ["ProtContainer", "ProtPolicy", "ProtLedger", "ProtCrypto", "ProtSystem"]),
+        .target(name: "ProtStore", dependencies: [
+            "ProtAccess", "ProtContainer", "ProtPolicy", "ProtLedger", "ProtCrypto", "ProtSystem",
+        ]),
+        .target(name: "ProtShare", dependencies: ["ProtStore", "ProtContainer", "ProtPolicy", "ProtCrypto", "ProtSystem"]),
         .target(name: "ProtService", dependencies: [
-            "ProtShare", "ProtStore", "ProtLedger", "ProtPolicy", "ProtCrypto",
+            "ProtShare", "ProtStore", "ProtLedger", "ProtPolicy", "ProtCrypto", "ProtSystem",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -45,12 +52,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ProtMount", dependencies: [
-            "ProtShare", "ProtStore", "ProtAccess", "ProtContainer", "ProtPolicy", "ProtLedger", "ProtCrypto", "CFuse3",
+            "ProtShare", "ProtStore", "ProtAccess", "ProtContainer", "ProtPolicy", "ProtLedger", "ProtCrypto",
+            "ProtSystem", "CLinux", "CFuse3",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "protfs", dependencies: [
-            "ProtMount", "ProtService", "ProtShare", "ProtStore", "ProtAccess", "ProtPolicy", "ProtLedger", "ProtContainer", "ProtCrypto",
-            "CFuse3",   // for the xattr calls of import and the control channel, until a system module holds them
+            "ProtMount", "ProtService", "ProtShare", "ProtStore", "ProtAccess", "ProtPolicy", "ProtLedger",
+            "ProtContainer", "ProtCrypto", "ProtSystem", "CLinux",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -61,8 +69,10 @@ let package = Package(
         .testTarget(name: "ProtCryptoTests", dependencies: ["ProtCrypto"]),
         .testTarget(name: "ProtContainerTests", dependencies: ["ProtContainer", "ProtCrypto"]),
         .testTarget(name: "ProtPolicyTests", dependencies: ["ProtPolicy"]),
-        .testTarget(name: "ProtLedgerTests", dependencies: ["ProtLedger", "ProtCrypto"]),
-        .testTarget(name: "ProtAccessTests", dependencies: ["ProtAccess", "ProtPolicy", "ProtContainer", "ProtLedger"]),
+        .testTarget(name: "ProtLedgerTests", dependencies: ["ProtLedger", "ProtCrypto", "ProtSystem"]),
+        .testTarget(name: "ProtAccessTests", dependencies: [
+            "ProtAccess", "ProtPolicy", "ProtContainer", "ProtLedger", "ProtSystem",
+        ]),
         .testTarget(name: "CLITests", dependencies: ["protfs", "protfs-fuzz"]),
         .testTarget(name: "MountTests", dependencies: ["protfs"]),
     ],

@@ -2,6 +2,7 @@ import Glibc
 import ProtContainer
 import ProtLedger
 import ProtPolicy
+import ProtSystem
 
 /// The one place that decides which operation needs which right. Given a request it answers allow (the
 /// rights held, the row to commit, whether to wait for it) or refuse (errno, the row); it touches no file,

@@ -1,5 +1,6 @@
 import ProtLedger
 import ProtPolicy
+import ProtSystem
 
 /// Who asks: the identity access is decided on, and the names its ledger rows carry. Transport-free: the
 /// mount builds one from a FUSE request (`Caller(req)` in ProtMount), a test from numbers.

@@ -1,5 +1,6 @@
 import Glibc
 import ProtCrypto
+import ProtSystem
 
 /// Returns the key-encryption key of a label at a key version; thrown errors mean "not available".
 public typealias LabelKeyLookup = (_ label: String, _ version: UInt32) throws -> SecureBytes
@@ -317,7 +318,7 @@ public final class Container: @unchecked Sendable {
                                               fileKey: fileKey)
         let slot = 1 - activeSlot
         try image.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Int64(slot * Layout.slotSize)) }
-        guard fdatasync(fd) == 0 else { throw ContainerError.io("fdatasync", errno) }
+        guard fdatasync(fd) == 0 else { throw ContainerError.io("fdatasync", .current) }
         let oldMAC = headerMAC
         headerMAC = mac
         do {
@@ -328,7 +329,7 @@ public final class Container: @unchecked Sendable {
     }
 
     public func sync() throws {
-        guard fsync(fd) == 0 else { throw ContainerError.io("fsync", errno) }
+        guard fsync(fd) == 0 else { throw ContainerError.io("fsync", .current) }
     }
 }
 

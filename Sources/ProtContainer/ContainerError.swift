@@ -1,4 +1,5 @@
 import Glibc
+import ProtSystem
 
 public enum ContainerError: Error, Equatable, CustomStringConvertible {
     case notAContainer
@@ -12,7 +13,7 @@ public enum ContainerError: Error, Equatable, CustomStringConvertible {
     case tailMismatch(UInt64)
     case keyUnavailable(String)
     case headerFull
-    case io(String, Int32)
+    case io(String, Errno)
 
     public var description: String {
         switch self {
@@ -24,7 +25,7 @@ public enum ContainerError: Error, Equatable, CustomStringConvertible {
         case .tailMismatch(let i): return "final block \(i) does not match the header (truncated at a block boundary or an older header put back)"
         case .keyUnavailable(let why): return "key unavailable: \(why)"
         case .headerFull: return "header has no room for more grants"
-        case .io(let op, let e): return "\(op): \(String(cString: strerror(e)))"
+        case .io(let op, let e): return "\(op): \(e)"
         }
     }
 

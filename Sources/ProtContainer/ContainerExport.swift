@@ -1,4 +1,5 @@
 import Glibc
+import ProtSystem
 import ProtCrypto
 
 /// What sharing needs from an open container, without the content key ever leaving this module unsealed:
@@ -17,7 +18,7 @@ extension Container {
             var off: UInt64 = 0
             while off < total {
                 let data = lseek(fd, off_t(off), FileIO.seekData)
-                if data < 0 { if errno == ENXIO { break } else { throw ContainerError.io("lseek", errno) } }
+                if data < 0 { if errno == ENXIO { break } else { throw ContainerError.io("lseek", .current) } }
                 let holeAt = lseek(fd, data, FileIO.seekHole)
                 off = UInt64(data)
                 let end = min(total, holeAt > data ? UInt64(holeAt) : total)

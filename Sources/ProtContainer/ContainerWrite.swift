@@ -1,5 +1,6 @@
 import Dispatch
 import Glibc
+import ProtSystem
 import ProtCrypto
 
 extension Container {
@@ -68,7 +69,7 @@ extension Container {
     }
 
     private func writeLocked(_ data: UnsafeRawBufferPointer, at offset: UInt64) throws {
-        guard offset <= Layout.maxPlaintextSize - UInt64(data.count) else { throw ContainerError.io("write", EFBIG) }
+        guard offset <= Layout.maxPlaintextSize - UInt64(data.count) else { throw ContainerError.io("write", .fileTooLarge) }
         let B = UInt64(Layout.blockSize)
         let oldSize = plaintextSize
         let end = offset + UInt64(data.count)

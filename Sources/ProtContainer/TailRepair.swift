@@ -1,4 +1,5 @@
 import Glibc
+import ProtSystem
 import ProtCrypto
 
 /// What `protfs fsck --repair` did to one container.
@@ -43,7 +44,7 @@ extension Container {
         try sealed.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(last)) }
         let newCipher = Layout.ciphertextSize(plaintextSize: keptSize)
         try FileIO.truncate(fd, newCipher)
-        guard fsync(fd) == 0 else { throw ContainerError.io("fsync", errno) }
+        guard fsync(fd) == 0 else { throw ContainerError.io("fsync", .current) }
         _ = try open(fd: fd, keys: keys)   // it must open now
         return .cut(keptSize: keptSize, lostBytes: cipherSize > newCipher ? cipherSize - newCipher : 0)
     }

@@ -1,4 +1,5 @@
 import COpenSSL
+import ProtSystem
 
 /// A heap buffer for key material: never copied implicitly, wiped with OPENSSL_cleanse when freed.
 public final class SecureBytes: @unchecked Sendable {

@@ -152,36 +152,3 @@ public struct PendingAppend {
     /// Returns once the row is committed (its sequence number), or throws what the commit threw.
     public func wait() throws -> Int64 { try committer.awaitCommit(ticket) }
 }
-
-/// The account name of a uid, for ledger rows. Every row names its user and a lookup reads the account
-/// database, so answers (including "no such user") are kept for a minute.
-public func userName(uid: UInt32) -> String? { UserNames.shared.name(uid) }
-
-final class UserNames: @unchecked Sendable {
-    static let shared = UserNames()
-    static let ttl: UInt64 = 60_000_000_000
-    private let lock = PthreadMutex()
-    private var known: [UInt32: (name: String?, at: UInt64)] = [:]
-
-    func name(_ uid: UInt32) -> String? {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        let now = UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-        if let hit = lock.locked({ known[uid] }), now &- hit.at < Self.ttl { return hit.name }
-        let name = Self.lookup(uid)
-        lock.locked {
-            if known.count >= 4096 { known.removeAll() }
-            known[uid] = (name, now)
-        }
-        return name
-    }
-
-    /// getpwuid_r: getpwuid's static result is shared by every thread of the daemon.
-    static func lookup(_ uid: UInt32) -> String? {
-        var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buf = [CChar](repeating: 0, count: 16384)
-        guard getpwuid_r(uid, &entry, &buf, buf.count, &result) == 0, result != nil, let n = entry.pw_name else { return nil }
-        return String(cString: n)
-    }
-}

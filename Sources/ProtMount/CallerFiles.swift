@@ -1,6 +1,8 @@
 import CFuse3
+import CLinux
 import Glibc
 import ProtAccess
+import ProtSystem
 
 /// Descriptors the process behind a request holds open. `protfs share` hands the daemon its request and the file
 /// for the portable copy this way. The daemon takes the caller's very descriptor (pidfd_getfd) and checks that
@@ -77,8 +79,9 @@ enum CallerFiles {
         var buf = [UInt8](repeating: 0, count: limit + 1)
         var got = 0
         while got < buf.count {
-            let n = buf.withUnsafeMutableBytes { pread(mine, $0.baseAddress! + got, $0.count - got, off_t(got)) }
-            if n < 0 && errno == EINTR { continue }
+            let n = buf.withUnsafeMutableBytes { b in
+                retryingInterrupts { pread(mine, b.baseAddress! + got, b.count - got, off_t(got)) }
+            }
             if n <= 0 { break }
             got += n
         }

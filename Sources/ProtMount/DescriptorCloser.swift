@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import ProtCrypto
+import ProtSystem
 
 /// Closes the descriptors of forgotten inodes on a thread of its own. The last close of an unlinked file frees
 /// it in the backing filesystem: slow, and from several request threads at once the frees contend on the

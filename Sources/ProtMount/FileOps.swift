@@ -1,4 +1,5 @@
 import CFuse3
+import CLinux
 import Dispatch
 import Glibc
 import ProtAccess
@@ -7,16 +8,17 @@ import ProtCrypto
 import ProtLedger
 import ProtPolicy
 import ProtStore
+import ProtSystem
 
 extension Filesystem {
     /// Creates a labeled container for a new file: checks `edit` on the folder's label (judged without the
     /// creator's `owner` grant), creates it owned by the caller, logs the row. On failure, the errno to return.
     func newContainer(_ parent: Inode, _ name: String, _ mode: mode_t, _ caller: Caller) -> Result<(fd: Int32, container: Container, path: [UInt8]), Errno> {
-        if isHidden(parent, name) { return .failure(Errno(code: EPERM)) }
-        guard let path = newEntryPath(parent, name) else { return .failure(Errno(code: ENAMETOOLONG)) }
+        if isHidden(parent, name) { return .failure(Errno(EPERM)) }
+        guard let path = newEntryPath(parent, name) else { return .failure(Errno(ENAMETOOLONG)) }
         let decision = decide(caller, .create, path: path)
         guard case .success(let allowed) = decision, let row = allowed.row, let label = row.label else {
-            return .failure(Errno(code: commit(decision) ?? EIO))
+            return .failure(Errno(commit(decision) ?? EIO))
         }
         // A row the create must wait for is committed by the ledger's writer while the container is built here;
         // the creator gets no handle before it is committed. A create that then fails says so in a second row.
@@ -32,7 +34,7 @@ extension Filesystem {
             if let pending, !waited, (try? pending.wait()) != nil {
                 recordCreateUndone(caller, path, label: label, e)
             }
-            return .failure(Errno(code: e))
+            return .failure(Errno(e))
         }
         // The container is written whole into an unnamed file, then linked under its name: a crash never
         // leaves a name without a header. Where O_TMPFILE is not supported, it is created in place.
@@ -51,7 +53,7 @@ extension Filesystem {
                 }
                 named = true
             }
-            if let pending { waited = true; _ = try pending.wait() } else if !record(row) { throw MountError.errno("ledger", EIO) }
+            if let pending { waited = true; _ = try pending.wait() } else if !record(row) { throw MountError.system("ledger", .io) }
             return .success((fd, c, path))
         } catch {
             close(fd)
@@ -67,7 +69,7 @@ extension Filesystem {
         let made: (fd: Int32, container: Container, path: [UInt8])
         switch newContainer(parent, name, mode, caller) {
         case .success(let m): made = m
-        case .failure(let e): return reply(req, e.code)
+        case .failure(let e): return reply(req, e.rawValue)
         }
         let pfd = withDescriptor { openat(parent.fd, name, oPath | O_NOFOLLOW) }
         var st = stat()
@@ -81,12 +83,12 @@ extension Filesystem {
         }
         let node = inodes.adopt(fd: pfd, st: st, parent: parent.ino, name: name)
         let file = OpenFile(fd: made.fd, container: made.container)
-        inodes.withLock { file.handles = 1; node.open = file }
+        node.state.withLock { $0.open = file; $0.openCount = 1 }
         // The creator's rights, now that the file exists with the caller as owner.
         let rights = store.rights(of: caller.identity, header: made.container.fields)
         let (_, canRead, _) = Action.needed(flags: fi.pointee.flags)
         let h = Handle(inode: node, file: file, canRead: canRead && rights.contains(.view), canWrite: true,
-                       caller: caller, path: made.path, scanner: ContentScanner(detectors))
+                       caller: caller, path: made.path, scanning: detectors)
         fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
         fi.pointee.keep_cache = 1
         var e = fuse_entry_param()
@@ -112,13 +114,13 @@ extension Filesystem {
         if let early {
             switch startRow(decide(caller, .open(flags: flags), on: .file(early), path: path)) {
             case .success(let p): pending = p
-            case .failure(let e): if let prefetched { close(prefetched) }; return reply(req, e.code)
+            case .failure(let e): if let prefetched { close(prefetched) }; return reply(req, e.rawValue)
             }
         }
         let file: OpenFile
         do { file = try acquire(node, opened: prefetched) } catch {
             _ = finishRow(pending)
-            if case MountError.errno(_, let e) = error { return reply(req, e) }
+            if case MountError.system(_, let e) = error { return reply(req, e.rawValue) }
             return reply(req, integrityFailure(caller, path: path, label: nil, error))
         }
         guard finishRow(pending) else { releaseFile(node); return reply(req, EIO) }
@@ -134,9 +136,9 @@ extension Filesystem {
                 releaseFile(node); return reply(req, errnoFor(error))
             }
         }
-        let scan = canWrite && (truncated || file.container.size == 0) ? ContentScanner(detectors) : nil
+        let scan = canWrite && (truncated || file.container.size == 0) ? detectors : nil
         let h = Handle(inode: node, file: file, canRead: canRead, canWrite: canWrite, caller: caller, path: path,
-                       scanner: scan)
+                       scanning: scan)
         fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
         // Content that expires is never served from the kernel's cache: every read reaches this daemon, which
         // refuses it once the label's expiry has passed (a held handle read on from the cache before).
@@ -160,15 +162,15 @@ extension Filesystem {
     func startRow(_ decision: AccessDecision) -> Result<PendingAppend?, Errno> {
         let row: LedgerEvent
         switch decision {
-        case .failure(let refused): _ = record(refused.row); return .failure(Errno(code: refused.errno))
+        case .failure(let refused): _ = record(refused.row); return .failure(Errno(refused.errno))
         case .success(let allowed):
             guard let r = allowed.row else { return .success(nil) }
-            guard allowed.waits else { return record(r) ? .success(nil) : .failure(Errno(code: EIO)) }
+            guard allowed.waits else { return record(r) ? .success(nil) : .failure(Errno(EIO)) }
             row = r
         }
         do { return .success(try ledger.appendStarted(row)) } catch {
             log.error("ledger append failed: \(error)")
-            return .failure(Errno(code: EIO))
+            return .failure(Errno(EIO))
         }
     }
 
@@ -187,7 +189,7 @@ extension Filesystem {
     /// already on their way from the disk.
     private func knownHeader(_ node: Inode) -> (HeaderFields?, Int32?) {
         guard node.isRegular else { return (nil, nil) }
-        if let viewed = inodes.withLock({ node.open?.container.fields }) { return (viewed, nil) }
+        if let viewed = node.state.withLock({ $0.open?.container.fields }) { return (viewed, nil) }
         var st = stat()
         guard fstatat(node.fd, "", &st, atEmptyPath) == 0, let fields = headers.recall(st) else { return (nil, nil) }
         let fd = withDescriptor { Glibc.open(node.procPath, O_RDWR) }

@@ -8,6 +8,7 @@ import ProtCrypto
 import ProtLedger
 import ProtPolicy
 import ProtStore
+import ProtSystem
 import Synchronization
 
 /// The FUSE frontend's state: the unlocked store, the ledger, the inode table.
@@ -49,7 +50,7 @@ final class Filesystem: @unchecked Sendable {
         self.log = log
         rootPath = URL(fileURLWithPath: store.root).resolvingSymlinksInPath().path
         let fd = Glibc.open(rootPath, oPath | O_DIRECTORY)
-        guard fd >= 0 else { throw MountError.errno("open \(rootPath)", errno) }
+        guard fd >= 0 else { throw MountError.system("open \(rootPath)", .current) }
         inodes = try InodeTable(rootFD: fd)
         detectors = try DetectorSet(store.policy.detectorDefinitions)
         rootAttributes = Mutex(RootAttributes.load(root: store.root) ?? .standard)
@@ -68,13 +69,11 @@ final class Filesystem: @unchecked Sendable {
     func sharePath(_ node: Inode) -> [UInt8] {
         if node === inodes.root { return Array("/".utf8) }
         // Paths change only by renames, which all pass through this daemon and bump the generation.
-        let (cached, generation) = inodes.withLock { () -> ([UInt8]?, UInt64) in
-            let g = inodes.renameGeneration
-            return (node.cachedPath.flatMap { $0.generation == g ? $0.path : nil }, g)
-        }
+        let generation = inodes.renameGeneration.load(ordering: .acquiring)
+        let cached = node.state.withLock { s in s.cachedPath.flatMap { $0.generation == generation ? $0.path : nil } }
         if let cached { return cached }
         let path = readPath(node)
-        inodes.withLock { node.cachedPath = (generation, path) }
+        node.state.withLock { $0.cachedPath = (generation, path) }
         return path
     }
 
@@ -205,19 +204,19 @@ final class Filesystem: @unchecked Sendable {
     /// Reads only the header of a container (for unlink, rename and xattr decisions). Nil for non-containers.
     func header(of node: Inode) throws -> HeaderFields? {
         guard node.isRegular else { return nil }
-        if let fields = inodes.withLock({ node.open?.container.fields ?? node.cachedHeader }) { return fields }
+        if let fields = node.state.withLock({ $0.open?.container.fields ?? $0.cachedHeader }) { return fields }
         let fd = withDescriptor { Glibc.open(node.procPath, O_RDONLY) }
-        guard fd >= 0 else { throw MountError.errno("open", errno) }
+        guard fd >= 0 else { throw MountError.system("open", .current) }
         defer { close(fd) }
         let fields = try Container.open(fd: fd, keys: store.keyLookup).fields
         headers.remember(fields, fd: fd)
-        inodes.withLock { node.cachedHeader = fields }
+        node.state.withLock { $0.cachedHeader = fields }
         return fields
     }
 
     func errnoFor(_ error: Error) -> Int32 {
         switch error {
-        case MountError.errno(_, let e), ContainerError.io(_, let e): return e
+        case MountError.system(_, let e), ContainerError.io(_, let e): return e.rawValue
         default: return EIO   // integrity failures included: never wrong bytes
         }
     }
@@ -229,11 +228,10 @@ final class Filesystem: @unchecked Sendable {
         if isHidden(parent, name) { return reply(req, ENOENT) }
         switch entry(parent, name) {
         case .success(let (node, st)): replyEntry(req, node, st)
-        case .failure(let e): reply(req, e.code)
+        case .failure(let e): reply(req, e.rawValue)
         }
     }
 
-    struct Errno: Error { let code: Int32 }
 
     /// Runs an open; when the daemon is out of descriptors, has cold inodes reclaimed and tries again.
     /// (Not for long: the request may hold the kernel's lock on the very folder whose entries the reclaimer
@@ -264,10 +262,10 @@ final class Filesystem: @unchecked Sendable {
             reclaimer?.relieve(ms: 1)
         }
         let fd = withDescriptor { openat(parent.fd, name, oPath | O_NOFOLLOW) }
-        guard fd >= 0 else { return .failure(Errno(code: errno)) }
+        guard fd >= 0 else { return .failure(Errno(errno)) }
         var st = stat()
         guard fstatat(fd, "", &st, atEmptyPath | AT_SYMLINK_NOFOLLOW) == 0 else {
-            let e = errno; close(fd); return .failure(Errno(code: e))
+            let e = errno; close(fd); return .failure(Errno(e))
         }
         let node = inodes.adopt(fd: fd, st: st, parent: parent.ino, name: name)
         return .success((node, present(st)))
@@ -366,26 +364,26 @@ final class Filesystem: @unchecked Sendable {
     func acquire(_ node: Inode, opened: Int32? = nil) throws -> OpenFile {
         var spare = opened
         while true {
-            let (shared, epoch) = inodes.withLock { () -> (OpenFile?, UInt64) in
-                if let f = node.open { f.handles += 1; return (f, 0) }
-                return (nil, node.viewEpoch)
+            let (shared, epoch) = node.state.withLock { s -> (OpenFile?, UInt64) in
+                if let f = s.open { s.openCount += 1; return (f, 0) }
+                return (nil, s.viewEpoch)
             }
             if let shared { if let spare { close(spare) }; return shared }
             // Opened and authenticated outside the table lock: on a cold cache this waits for the disk, and
             // every other request needs the lock.
             let fd = spare ?? withDescriptor { Glibc.open(node.procPath, O_RDWR) }
             spare = nil
-            guard fd >= 0 else { throw MountError.errno("open", errno) }
+            guard fd >= 0 else { throw MountError.system("open", .current) }
             let c: Container
             do { c = try Container.open(fd: fd, keys: store.keyLookup) } catch { close(fd); throw error }
             let fresh = OpenFile(fd: fd, container: c)
-            let installed = inodes.withLock { () -> OpenFile? in
-                if let f = node.open { f.handles += 1; return f }   // another request opened it meanwhile
+            let installed = node.state.withLock { s -> OpenFile? in
+                if let f = s.open { s.openCount += 1; return f }   // another request opened it meanwhile
                 // A view opened and closed meanwhile may have written while this one was being read.
-                guard node.viewEpoch == epoch else { return nil }
-                node.cachedHeader = c.fields
-                node.open = fresh
-                fresh.handles = 1
+                guard s.viewEpoch == epoch else { return nil }
+                s.cachedHeader = c.fields
+                s.open = fresh
+                s.openCount = 1
                 return fresh
             }
             if let installed { return installed }
@@ -393,11 +391,11 @@ final class Filesystem: @unchecked Sendable {
     }
 
     func releaseFile(_ node: Inode) {
-        let closed = inodes.withLock { () -> OpenFile? in
-            guard let f = node.open else { return nil }
-            f.handles -= 1
-            guard f.handles == 0 else { return nil }
-            node.cachedHeader = f.container.fields; node.open = nil; node.viewEpoch += 1
+        let closed = node.state.withLock { s -> OpenFile? in
+            guard let f = s.open else { return nil }
+            s.openCount -= 1
+            guard s.openCount == 0 else { return nil }
+            s.cachedHeader = f.container.fields; s.open = nil; s.viewEpoch += 1
             return f
         }
         // Remembered when the last handle goes (opens meanwhile use the view), stamped after any writes; its

@@ -2,6 +2,7 @@ import CFuse3
 import Dispatch
 import ProtAccess
 import ProtPolicy
+import ProtSystem
 import Synchronization
 
 extension Filesystem {

@@ -1,6 +1,7 @@
 import Glibc
 import ProtContainer
 import ProtCrypto
+import ProtSystem
 
 /// Headers this daemon authenticated, by backing inode, kept past the kernel forgetting the inode (after a
 /// cache drop, or for a share larger than the inode cache). An entry counts only while the backing file's

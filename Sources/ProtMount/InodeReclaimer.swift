@@ -2,6 +2,7 @@ import CFuse3
 import Foundation
 import Glibc
 import ProtCrypto
+import ProtSystem
 import Synchronization
 
 /// Each inode the kernel caches holds one O_PATH descriptor in the daemon, and the kernel forgets inodes
@@ -28,9 +29,7 @@ final class InodeReclaimer: @unchecked Sendable {
         let free = limit - InheritedDescriptors.openCount()
         high = max(64, free / 2 - 128)
         low = max(32, free / 4 - 64)
-        inodes.pressureMark = high
-        inodes.overfullMark = (high + free) / 2
-        inodes.onPressure = { [wake] in wake.signal() }
+        inodes.watch(pressureMark: high, overfullMark: (high + free) / 2) { [wake] in wake.signal() }
         let t = Thread { [self] in nameThisThread("protfs-reclaim"); run() }
         t.start()
     }

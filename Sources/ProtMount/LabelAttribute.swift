@@ -1,4 +1,5 @@
 import CFuse3
+import CLinux
 import Glibc
 
 /// The `user.protfs.label` extended attribute as seen from outside the mount (for `protfs label`).

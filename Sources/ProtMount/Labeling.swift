@@ -5,6 +5,7 @@ import ProtCrypto
 import ProtLedger
 import ProtPolicy
 import ProtStore
+import ProtSystem
 
 extension Filesystem {
     /// After a handle that wrote is released: run the auto-classification rules over the content and raise

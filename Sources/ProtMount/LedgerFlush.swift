@@ -1,4 +1,5 @@
 import CFuse3
+import CLinux
 import Foundation
 
 /// Readers of the ledger (`protfs audit`, `status`) ask each mount of the store to commit what it has

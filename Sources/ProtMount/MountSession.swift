@@ -1,10 +1,12 @@
 import CFuse3
+import CLinux
 import Foundation
 import Glibc
 import Logging
 import ProtAccess
 import ProtLedger
 import ProtStore
+import ProtSystem
 
 /// Mounts an unlocked store and serves it until unmounted or signalled.
 public enum MountSession {
@@ -46,7 +48,8 @@ public enum MountSession {
         defer { for p in cargs { free(p) } }
         var args = protfs_args(Int32(argv.count), &cargs)
         var ops = lowLevelOperations()
-        guard let se = fuse_session_new(&args, &ops, MemoryLayout<fuse_lowlevel_ops>.size, nil) else {
+        let slot = FilesystemSlot()
+        guard let se = fuse_session_new(&args, &ops, MemoryLayout<fuse_lowlevel_ops>.size, slot.userdata) else {
             throw MountError.usage("cannot create the FUSE session (bad -o option?)")
         }
         defer { fuse_session_destroy(se) }
@@ -72,7 +75,7 @@ public enum MountSession {
         defer { ledger.close() }
         let fs = try Filesystem(store: store, ledger: ledger, ledgerMode: options.ledgerMode, log: log)
         fs.loadRevocations()
-        mounted = fs
+        slot.filesystem = fs
         let reclaimer = InodeReclaimer(session: se, inodes: fs.inodes)
         fs.reclaimer = reclaimer
         fs.session = se
@@ -81,7 +84,8 @@ public enum MountSession {
                                       path: Array(options.mountpoint.utf8), detail: "policy '\(store.policy.name)'"))
         log.info("mounted \(store.root) on \(options.mountpoint)")
         setExitSignals(blocked: false)
-        let r = protfs_session_loop_mt(se, options.threads)
+        // The session's userdata points at the slot: it must outlive the loop.
+        let r = withExtendedLifetime(slot) { protfs_session_loop_mt(se, options.threads) }
         reclaimer.stop()
         fs.refusals.stop()
         _ = try? ledger.append(LedgerEvent(kind: .unmount, outcome: .allowed, uid: Int64(getuid()), user: userName(uid: getuid()),
@@ -129,6 +133,6 @@ public enum MountSession {
         p.executableURL = URL(fileURLWithPath: "/bin/fusermount3")
         p.arguments = ["-u", mountpoint]
         try p.run(); p.waitUntilExit()
-        if p.terminationStatus != 0 { throw MountError.errno("unmount \(mountpoint)", e) }
+        if p.terminationStatus != 0 { throw MountError.system("unmount \(mountpoint)", Errno(e)) }
     }
 }

@@ -1,4 +1,5 @@
 import CFuse3
+import CLinux
 import Glibc
 import ProtAccess
 import ProtContainer
@@ -29,7 +30,7 @@ extension Filesystem {
     func replyNew(_ req: fuse_req_t?, _ parent: Inode, _ name: String) {
         switch entry(parent, name) {
         case .success(let (node, st)): replyEntry(req, node, st)
-        case .failure(let e): reply(req, e.code)
+        case .failure(let e): reply(req, e.rawValue)
         }
     }
 
@@ -41,7 +42,7 @@ extension Filesystem {
         if mode & S_IFMT == S_IFREG || mode & S_IFMT == 0 {
             switch newContainer(parent, name, mode, caller) {
             case .success(let made): close(made.fd); return replyNew(req, parent, name)
-            case .failure(let e): return reply(req, e.code)
+            case .failure(let e): return reply(req, e.rawValue)
             }
         }
         guard let path = newEntryPath(parent, name) else { return reply(req, ENAMETOOLONG) }
@@ -145,7 +146,7 @@ extension Filesystem {
         if let e = commit(decide(caller, move, on: source, path: from, newPath: to)) { return reply(req, e) }
         let renamed = protfs_renameat2(parent.fd, name, newParent.fd, newName, flags) == 0
         let e = errno
-        inodes.withLock { inodes.renameGeneration += 1 }
+        inodes.renameGeneration.add(1, ordering: .releasing)
         guard renamed else { return reply(req, failedAfterRow(caller, .rename, from, e, newPath: to)) }
         // Within one folder the folder label cannot change: only a move to another folder may raise it; a moved
         // folder's files are raised with it, and an exchange raises what came the other way.

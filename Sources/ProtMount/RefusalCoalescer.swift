@@ -1,6 +1,7 @@
 import Dispatch
 import ProtLedger
 import ProtPolicy
+import ProtSystem
 import Synchronization
 
 /// Repeated identical refusals become one row and a count. One process looping on a file it may not open

@@ -7,6 +7,7 @@ import ProtLedger
 import ProtPolicy
 import ProtShare
 import ProtStore
+import ProtSystem
 
 /// `protfs share` and `protfs revoke` through the mount. The CLI asks with a getxattr whose name carries a
 /// descriptor of its own holding the request (`user.protfs.share.FD`); the answer is the attribute's value,

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import ProtCrypto
+import ProtSystem
 
 /// Empty unnamed files (O_TMPFILE, mode 0600, owned by the daemon), made ahead of need on a thread of their
 /// own, near the folder of the last create. Allocating an inode can take the backing filesystem most of a

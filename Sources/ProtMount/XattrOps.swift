@@ -1,4 +1,5 @@
 import CFuse3
+import CLinux
 import Glibc
 import ProtAccess
 import ProtPolicy
@@ -50,7 +51,7 @@ extension Filesystem {
         // A protected file's own attributes are part of its content: reading them needs `view`.
         if let e = judge(node, Caller(req), .getxattr(name)) { return reply(req, e) }
         var buf = [UInt8](repeating: 0, count: max(size, 1))
-        let n = CFuse3.getxattr(node.procPath, name, &buf, size)
+        let n = CLinux.getxattr(node.procPath, name, &buf, size)
         guard n >= 0 else { return reply(req, errno) }
         if size == 0 { fuse_reply_xattr(req, n) } else { replyXattr(req, Array(buf.prefix(n)), size) }
     }
@@ -59,10 +60,10 @@ extension Filesystem {
         guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
         var names: [UInt8] = []
         if node.isRegular || node.isDirectory {
-            let n = CFuse3.listxattr(node.procPath, nil, 0)
+            let n = CLinux.listxattr(node.procPath, nil, 0)
             if n > 0 {
                 var buf = [CChar](repeating: 0, count: n)
-                let m = CFuse3.listxattr(node.procPath, &buf, n)
+                let m = CLinux.listxattr(node.procPath, &buf, n)
                 if m > 0 {
                     for stored in buf.prefix(m).split(separator: 0) where stored.starts(with: Array("user.".utf8CString.dropLast())) {
                         names += stored.map { UInt8(bitPattern: $0) } + [0]
@@ -90,7 +91,7 @@ extension Filesystem {
         if name.hasPrefix("user.protfs.") { return reply(req, EPERM) }
         guard node.isRegular || node.isDirectory else { return reply(req, ENOTSUP) }
         if let e = judge(node, caller, .setxattr(name)) { return reply(req, e) }
-        guard CFuse3.setxattr(node.procPath, name, value.baseAddress, value.count, flags) == 0 else {
+        guard CLinux.setxattr(node.procPath, name, value.baseAddress, value.count, flags) == 0 else {
             return reply(req, failedAfterRow(caller, .setxattr, sharePath(node), errno))
         }
         reply(req, 0)
@@ -103,7 +104,7 @@ extension Filesystem {
         guard node.isRegular || node.isDirectory else { return reply(req, ENOTSUP) }
         let caller = Caller(req)
         if let e = judge(node, caller, .removexattr(name)) { return reply(req, e) }
-        guard CFuse3.removexattr(node.procPath, name) == 0 else {
+        guard CLinux.removexattr(node.procPath, name) == 0 else {
             return reply(req, failedAfterRow(caller, .setxattr, sharePath(node), errno))
         }
         reply(req, 0)

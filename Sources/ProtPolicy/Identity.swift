@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ProtSystem
 
 /// Who is asking: the caller of a filesystem operation or of a CLI command.
 public struct Identity: Sendable, Equatable {
@@ -118,30 +119,6 @@ final class GroupList: @unchecked Sendable {
         if let loaded { return loaded }
         let v = load?() ?? []
         loaded = v
-        return v
-    }
-}
-
-final class NameCache: @unchecked Sendable {
-    static let shared = NameCache()
-    private var users: [String: UInt32?] = [:]
-    private var groups: [String: UInt32?] = [:]
-    private var lock = pthread_mutex_t()
-    init() { pthread_mutex_init(&lock, nil) }
-
-    func uid(of name: String) -> UInt32? {
-        pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }
-        if let hit = users[name] { return hit }
-        let v = getpwnam(name).map { $0.pointee.pw_uid }
-        users[name] = v
-        return v
-    }
-
-    func gid(of name: String) -> UInt32? {
-        pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }
-        if let hit = groups[name] { return hit }
-        let v = getgrnam(name).map { $0.pointee.gr_gid }
-        groups[name] = v
         return v
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import ProtSystem
 
 /// A sensitivity label with its place in the taxonomy and the rights it grants.
 public struct Label: Sendable, Equatable {
@@ -131,10 +132,4 @@ public struct Policy: Sendable, Equatable {
         }
         return r
     }
-}
-
-public func currentTimeNanos() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }

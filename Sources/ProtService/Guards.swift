@@ -1,5 +1,6 @@
 import Foundation
 import ProtCrypto
+import ProtSystem
 
 /// Remembers the nonces of accepted requests for the request window, so each request is answered once.
 final class ReplayGuard: @unchecked Sendable {

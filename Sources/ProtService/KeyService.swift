@@ -5,6 +5,7 @@ import ProtLedger
 import ProtPolicy
 import ProtShare
 import ProtStore
+import ProtSystem
 
 /// The key service's decisions, without HTTP: authenticate a key request, check the share (grant, expiry,
 /// revocation), log it, trigger the owner's notification, and answer with the content key wrapped to the

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import ProtCrypto
 import ProtShare
+import ProtSystem
 
 /// Share records as last read, with their content keys unsealed, kept while the record file is unchanged
 /// (same inode, size and mtime): a revocation rewrites the file by rename, so the next request sees it.

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ProtSystem
 
 /// Runs a command with bytes on its stdin and waits (bounded) for it: the notification command.
 enum Subprocess {
@@ -21,14 +22,7 @@ enum Subprocess {
         close(fds[0])
         guard rc == 0 else { close(fds[1]); throw Failure(description: "\(argv[0]): \(String(cString: strerror(rc)))") }
         signal(SIGPIPE, SIG_IGN)
-        input.withUnsafeBytes { b in
-            var done = 0
-            while done < b.count {
-                let n = write(fds[1], b.baseAddress! + done, b.count - done)
-                if n <= 0 { if n < 0 && errno == EINTR { continue }; break }
-                done += n
-            }
-        }
+        _ = input.withUnsafeBytes { writeAll(fds[1], $0) }
         close(fds[1])
         var status: Int32 = 0
         let deadline = Date().addingTimeInterval(TimeInterval(timeoutSeconds))

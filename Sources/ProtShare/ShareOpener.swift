@@ -4,6 +4,7 @@ import ProtContainer
 import ProtCrypto
 import ProtPolicy
 import ProtStore
+import ProtSystem
 
 /// `protfs open` for a recipient: finds the recipient's grant in a portable copy, gets the content key from
 /// the grant itself (offline share), from an unexpired offline answer kept earlier, or from the key service

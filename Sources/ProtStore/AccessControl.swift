@@ -1,6 +1,7 @@
 import ProtAccess
 import ProtContainer
 import ProtPolicy
+import ProtSystem
 
 extension Store {
     /// The store's policy and revocations, for the decider (ProtAccess).

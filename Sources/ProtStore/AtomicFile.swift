@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ProtSystem
 
 /// Writes a file so that a crash leaves either the old or the new content: temporary file, fsync, rename,
 /// fsync of the directory.
@@ -9,15 +10,7 @@ public enum AtomicFile {
         let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode)
         guard fd >= 0 else { throw StoreError.io(tmp, String(cString: strerror(errno))) }
-        var ok = bytes.withUnsafeBytes { b -> Bool in
-            var done = 0
-            while done < b.count {
-                let n = Glibc.write(fd, b.baseAddress! + done, b.count - done)
-                if n <= 0 { if n < 0 && errno == EINTR { continue }; return false }
-                done += n
-            }
-            return true
-        }
+        var ok = bytes.withUnsafeBytes { b in if case .success = writeAll(fd, b) { true } else { false } }
         ok = ok && fchmod(fd, mode) == 0 && fsync(fd) == 0
         let err = errno
         close(fd)

@@ -3,6 +3,7 @@ import Glibc
 import ProtContainer
 import ProtCrypto
 import ProtPolicy
+import ProtSystem
 
 extension Store {
     /// Header fields for a file newly labeled `label`; the content expiry is fixed at labeling time.

@@ -5,6 +5,7 @@ import ProtContainer
 import ProtCrypto
 import ProtLedger
 import ProtPolicy
+import ProtSystem
 
 /// An unlocked store: its policy, its master key, and the keys of every label derived from it.
 public final class Store: @unchecked Sendable {

@@ -3,6 +3,7 @@ import ProtAccess
 import ProtContainer
 import ProtLedger
 import ProtPolicy
+import ProtSystem
 import Testing
 
 /// What the matrix does not show: expiry, retired labels, per-file grants, handles judged again, the rows

@@ -2,6 +2,7 @@ import Glibc
 import ProtAccess
 import ProtContainer
 import ProtPolicy
+import ProtSystem
 
 /// The mount tests' policy (Tests/Fixtures/mount-policy.yaml) with groups by number, so no user or group has
 /// to exist on the host: these tests run without root.

@@ -1,3 +1,4 @@
+import ProtSystem
 import Testing
 import Foundation
 @testable import ProtLedger

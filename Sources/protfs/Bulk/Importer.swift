@@ -1,11 +1,12 @@
+import CLinux
 import Foundation
-import CFuse3
 import Glibc
 
 // Linux flags glibc declares only under _GNU_SOURCE.
 private let oPath: Int32 = 0o10000000      // O_PATH
 private let atEmptyPath: Int32 = 0x1000    // AT_EMPTY_PATH
 import ProtCrypto
+import ProtSystem
 
 /// Copies a tree into a protfs mount so every file is labeled and encrypted by the mount as usual.
 /// Each file is written under a hidden temporary name in its destination folder and renamed into place only
@@ -127,14 +128,11 @@ final class Importer {
         guard out >= 0 else { return fail(e, "create: \(String(cString: strerror(errno)))") }
         var problem: String?
         copy: while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; problem = "read: \(String(cString: strerror(errno)))"; break }
+            let n = buffer.withUnsafeMutableBytes { b in retryingInterrupts { read(fd, b.baseAddress, b.count) } }
+            if n < 0 { problem = "read: \(Errno.current)"; break }
             if n == 0 { break }
-            var off = 0
-            while off < n {
-                let w = buffer.withUnsafeBytes { write(out, $0.baseAddress! + off, n - off) }
-                if w < 0 { if errno == EINTR { continue }; problem = "write: \(String(cString: strerror(errno)))"; break copy }
-                off += w
+            if case .failure(let e) = buffer.withUnsafeBytes({ writeAll(out, UnsafeRawBufferPointer(rebasing: $0[..<n])) }) {
+                problem = "write: \(e)"; break copy
             }
         }
         // Attributes from the source's descriptor to the copy's, not by either path.

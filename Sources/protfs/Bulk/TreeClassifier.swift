@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import ProtCrypto
 import ProtPolicy
+import ProtSystem
 
 /// What `protfs scan` found for one file.
 struct ScanResult {
@@ -69,11 +70,8 @@ final class TreeClassifier: @unchecked Sendable {
         posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
         let scanner = ContentScanner(detectors)
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                r.error = String(cString: strerror(errno)); return r
-            }
+            let n = buffer.withUnsafeMutableBytes { b in retryingInterrupts { read(fd, b.baseAddress, b.count) } }
+            if n < 0 { r.error = Errno.current.description; return r }
             if n == 0 { break }
             buffer.withUnsafeBytes { scanner.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ProtLedger
 import ProtPolicy
+import ProtSystem
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

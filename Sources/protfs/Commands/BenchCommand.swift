@@ -4,6 +4,7 @@ import ProtContainer
 import ProtCrypto
 import ProtLedger
 import ProtPolicy
+import ProtSystem
 
 /// Measurements for Benchmarks/*.sh; figures are printed, never asserted.
 struct BenchCommand: ParsableCommand {

@@ -3,6 +3,7 @@ import Foundation
 import ProtMount
 import ProtStore
 import ProtLedger
+import ProtSystem
 
 /// Labels through the mount: the same xattr ordinary tools see, so the mount decides and logs.
 struct LabelCommand: ParsableCommand {

@@ -1,5 +1,5 @@
+import CLinux
 import Foundation
-import CFuse3
 import Glibc
 import ProtMount
 import ArgumentParser
@@ -49,7 +49,7 @@ struct MountControl {
 
     static func getxattr(_ path: String, _ name: String) throws -> [UInt8] {
         var buf = [UInt8](repeating: 0, count: 1 << 16)
-        let n = CFuse3.getxattr(path, name, &buf, buf.count)
+        let n = CLinux.getxattr(path, name, &buf, buf.count)
         guard n >= 0 else {
             let e = errno
             if e == ENODATA || e == ENOTSUP { throw CommandFailure("\(path): the mount does not answer \(name) (an older protfs daemon?)") }

@@ -4,6 +4,7 @@ import Glibc
 import ProtContainer
 import ProtShare
 import ProtStore
+import ProtSystem
 
 struct OpenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -87,12 +88,8 @@ struct OpenCommand: ParsableCommand {
         while off < count {
             let n = buf.withUnsafeMutableBytes { pread(from, $0.baseAddress, min($0.count, Int(count - off)), off_t(off)) }
             guard n > 0 else { throw CommandFailure("reading back: \(String(cString: strerror(errno)))") }
-            var done = 0
-            while done < n {
-                let w = buf.withUnsafeBytes { Glibc.write(to, $0.baseAddress! + done, n - done) }
-                if w < 0 && errno == EINTR { continue }
-                guard w > 0 else { throw CommandFailure("writing: \(String(cString: strerror(errno)))") }
-                done += w
+            if case .failure(let e) = buf.withUnsafeBytes({ writeAll(to, UnsafeRawBufferPointer(rebasing: $0[..<n])) }) {
+                throw CommandFailure("writing: \(e)")
             }
             off += UInt64(n)
         }

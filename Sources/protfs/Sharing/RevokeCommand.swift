@@ -7,6 +7,7 @@ import ProtMount
 import ProtPolicy
 import ProtShare
 import ProtStore
+import ProtSystem
 
 struct RevokeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

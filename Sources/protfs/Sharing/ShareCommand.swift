@@ -5,6 +5,7 @@ import ProtCrypto
 import ProtPolicy
 import ProtShare
 import ProtStore
+import ProtSystem
 
 struct ShareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import ProtLedger
+import ProtSystem
 
 /// The ledger fields that describe whoever runs this CLI process.
 enum Actor {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProtLedger
+import ProtSystem
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json, csv
@@ -9,14 +10,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 /// Raw bytes to standard output: paths are bytes, not necessarily UTF-8.
 enum Out {
     static func write(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { b in
-            var done = 0
-            while done < b.count {
-                let n = Glibc.write(1, b.baseAddress! + done, b.count - done)
-                if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
-                done += n
-            }
-        }
+        _ = bytes.withUnsafeBytes { writeAll(1, $0) }
     }
 
     static func line(_ s: String) { write(Array((s + "\n").utf8)) }

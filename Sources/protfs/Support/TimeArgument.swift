@@ -1,5 +1,6 @@
 import Foundation
 import ProtPolicy
+import ProtSystem
 
 /// `--since` / `--until`: ISO-8601 dates or times, or a duration before now such as `2h` or `7d`.
 enum TimeArgument {

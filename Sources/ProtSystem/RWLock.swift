@@ -1,17 +1,17 @@
 import Glibc
 
 /// Readers in parallel, one writer at a time: FUSE worker threads share one container per open file.
-final class RWLock: @unchecked Sendable {
+public final class RWLock: @unchecked Sendable {
     private let l = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
-    init() { pthread_rwlock_init(l, nil) }
+    public init() { pthread_rwlock_init(l, nil) }
     deinit { pthread_rwlock_destroy(l); l.deallocate() }
 
-    func reading<R>(_ body: () throws -> R) rethrows -> R {
+    public func reading<R>(_ body: () throws -> R) rethrows -> R {
         pthread_rwlock_rdlock(l); defer { pthread_rwlock_unlock(l) }
         return try body()
     }
 
-    func writing<R>(_ body: () throws -> R) rethrows -> R {
+    public func writing<R>(_ body: () throws -> R) rethrows -> R {
         pthread_rwlock_wrlock(l); defer { pthread_rwlock_unlock(l) }
         return try body()
     }
