@@ -32,7 +32,7 @@ let package = Package(
         // The detectors' vector pre-filter (AVX2 where the CPU has it); everything else about detection is Swift.
         .target(name: "CAnchorScan"),
 
-        .target(name: "ProtCrypto", dependencies: ["ProtSystem", "COpenSSL"]),
+        .target(name: "ProtCrypto", dependencies: ["COpenSSL"]),
         .target(name: "ProtContainer", dependencies: ["ProtCrypto", "ProtSystem"]),
         .target(name: "ProtPolicy", dependencies: ["ProtSystem", "CAnchorScan", .product(name: "Yams", package: "Yams")]),
         .target(name: "ProtLedger", dependencies: ["ProtCrypto", "ProtSystem", "CSQLite"]),

@@ -6,7 +6,8 @@ import ProtSystem
 public typealias LabelKeyLookup = (_ label: String, _ version: UInt32) throws -> SecureBytes
 
 /// A protected file: random-access reads and writes of plaintext over authenticated, encrypted blocks.
-/// One instance per open file; thread-safe (parallel readers, one writer).
+/// One instance per open file; thread-safe (parallel readers, one writer). Unchecked: its mutable fields are
+/// guarded by `lock`, an RWLock (readers share it), which a Mutex box cannot express.
 public final class Container: @unchecked Sendable {
     public let fd: Int32
     /// Guarded by `lock`: a relabel replaces it while other threads read.

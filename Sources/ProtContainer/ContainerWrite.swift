@@ -184,6 +184,7 @@ extension Container {
 }
 
 /// One sealed batch copied into the backing file on another thread; `wait` returns once it is there.
+/// Unchecked: `error` is written by the copying thread before it signals `done`, read only after the wait.
 private final class BatchWrite: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var error: Error?

@@ -1,6 +1,5 @@
 import Glibc
 import ProtSystem
-import ProtCrypto
 
 /// What `protfs fsck --repair` did to one container.
 public enum TailRepair: Sendable, Equatable {

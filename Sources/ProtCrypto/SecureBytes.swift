@@ -1,7 +1,8 @@
 import COpenSSL
-import ProtSystem
+import Synchronization
 
 /// A heap buffer for key material: never copied implicitly, wiped with OPENSSL_cleanse when freed.
+/// Unchecked: the buffer is written only while it is made, then only read (and wiped by deinit).
 public final class SecureBytes: @unchecked Sendable {
     public let count: Int
     private let storage: UnsafeMutableRawPointer
@@ -49,9 +50,6 @@ public final class SecureBytes: @unchecked Sendable {
 }
 
 enum KeyIdentity {
-    private static let lock = PthreadMutex()
-    nonisolated(unsafe) private static var counter: UInt64 = 0
-    static func next() -> UInt64 {
-        lock.locked { counter += 1; return counter }
-    }
+    private static let counter = Atomic<UInt64>(0)
+    static func next() -> UInt64 { counter.add(1, ordering: .relaxed).newValue }
 }

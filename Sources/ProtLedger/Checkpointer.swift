@@ -1,5 +1,6 @@
 import Foundation
-import ProtCrypto
+import ProtSystem
+import Synchronization
 
 /// On a connection of its own: moves committed rows from `events_recent` into the indexed `events` table
 /// (index maintenance in bulk, off the appenders' path), and every second copies the WAL back into the
@@ -12,14 +13,16 @@ import ProtCrypto
 /// waits for one short chunk and is then served at once (no SQLite busy-wait sleeps). A backlog past
 /// `softCap` (a share that is never quiet) moves between appends all the same; past `backlogCap` the appender
 /// moves chunks itself (`GroupCommitter.keepBacklogBounded`). Queries read both tables throughout.
+///
+/// Unchecked, for its SQLite connection and statements (not Sendable): only its own thread uses them.
 final class Checkpointer: @unchecked Sendable {
     private let db: Database
     private let gate: PthreadMutex
     private let stopSignal = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
-    private let stopLock = NSLock()
-    private var stopRequested = false
-    private var stopping: Bool { stopLock.lock(); defer { stopLock.unlock() }; return stopRequested }
+    /// Set by `stop` on the closing thread, read by the checkpointer's own.
+    private let stopRequested = Atomic<Bool>(false)
+    private var stopping: Bool { stopRequested.load(ordering: .acquiring) }
     private let recent: RecentRows
     private let warm: Statement
 
@@ -89,11 +92,7 @@ final class Checkpointer: @unchecked Sendable {
     }
 
     func stop() {
-        stopLock.lock()
-        let already = stopRequested
-        stopRequested = true
-        stopLock.unlock()
-        if already { return }
+        if stopRequested.exchange(true, ordering: .acquiringAndReleasing) { return }
         stopSignal.signal()
         finished.wait()
     }

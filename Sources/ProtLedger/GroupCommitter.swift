@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
-import ProtCrypto
+import ProtSystem
+import Synchronization
 
 /// Batches appends into one transaction on a dedicated writer thread. `append` returns only when its own
 /// row is committed (one commit per batch of concurrent callers); a caller that finds nobody committing and
@@ -9,8 +10,14 @@ import ProtCrypto
 /// at most `writeBehind` for company, so a stream of single operations costs one commit per window instead
 /// of one per row. A failed commit keeps the queued rows and retries; until one succeeds every call throws,
 /// so the mount fails closed instead of going on unrecorded.
+///
+/// Unchecked, for its SQLite connection and statements (not Sendable): they are used only by whoever holds
+/// `commitTurn`. Its queue and flags are owned by `state`; `lastTime` and `lastBatch` by `commitTurn`.
 final class GroupCommitter: @unchecked Sendable {
-    final class Ticket {
+    /// Unchecked: `event`, `isBarrier`, `waits` and `leads` are set before the ticket is queued (under the
+    /// queue's lock); `seq`, `error`, `next` and `next2` by the committer before it signals `committed`, and
+    /// read by the caller only after waiting on it (the semaphore orders the two).
+    final class Ticket: @unchecked Sendable {
         var event: LedgerEvent
         /// A flush marker: committed with the rows before it, writes nothing itself.
         var isBarrier = false
@@ -38,11 +45,18 @@ final class GroupCommitter: @unchecked Sendable {
     static let inlineChunk: Int64 = 4_096
 
     private let db: Database
-    private let lock = NSLock()
-    private var queue: [Ticket] = []
-    private var waitersQueued = 0
-    private var failure: Error?
-    private var stopping = false
+    /// What appenders and committers share.
+    private struct Queue {
+        var tickets: [Ticket] = []
+        var waitersQueued = 0
+        var failure: Error?
+        var stopping = false
+        /// Rows committed by this writer so far (the checkpointer's measure of load).
+        var committed: Int64 = 0
+        /// Whether the last batch served a single waiting caller: then a waiting caller leads.
+        var alone = true
+    }
+    private let state = Mutex(Queue())
     private let work = DispatchSemaphore(value: 0)
     /// Callers waiting for room when the queue is full.
     private let room = NSCondition()
@@ -54,14 +68,10 @@ final class GroupCommitter: @unchecked Sendable {
     private let commitStatement: Statement
     private let recent: RecentRows
     private var lastTime: Int64 = 0
-    private var committed: Int64 = 0
     /// Held by whoever writes a batch (the writer thread or a leading caller), and by the checkpointer's
     /// moves: one transaction at a time, and a writer that finds it taken waits without SQLite's busy sleeps.
     let commitTurn = PthreadMutex()
-    /// Whether the last batch served a single waiting caller (read under `lock`): then a waiting caller leads.
-    private var alone = true
-    /// Rows committed by this writer so far (the checkpointer's measure of load).
-    var committedRows: Int64 { lock.lock(); defer { lock.unlock() }; return committed }
+    var committedRows: Int64 { state.withLock { $0.committed } }
 
     init(db: Database) throws {
         self.db = db
@@ -113,23 +123,29 @@ final class GroupCommitter: @unchecked Sendable {
     }
 
     private func submit(_ t: Ticket) throws -> Ticket {
+        enum Admission { case queued(wasEmpty: Bool), full, refused(Error) }
         room.lock()
-        while true {
-            lock.lock()
-            if stopping { lock.unlock(); room.unlock(); throw LedgerError.closed }
-            if let failure, !t.isBarrier { lock.unlock(); room.unlock(); throw failure }
-            if queue.count < Self.capacity { break }
-            lock.unlock()
-            room.wait()
+        var wasEmpty = false
+        admit: while true {
+            let admission = state.withLock { q -> Admission in
+                if q.stopping { return .refused(LedgerError.closed) }
+                if let failure = q.failure, !t.isBarrier { return .refused(failure) }
+                guard q.tickets.count < Self.capacity else { return .full }
+                let wasEmpty = q.tickets.isEmpty
+                if t.event.time == 0 { t.event.time = currentTimeNanos() }   // the event's time, not its commit's
+                q.tickets.append(t)
+                if t.waits { q.waitersQueued += 1 }
+                if t.isBarrier || !t.waits || !q.alone { t.leads = false }
+                return .queued(wasEmpty: wasEmpty)
+            }
+            switch admission {
+            case .queued(let empty): wasEmpty = empty; break admit
+            case .full: room.wait()
+            case .refused(let error): room.unlock(); throw error
+            }
         }
         room.unlock()
-        let wasEmpty = queue.isEmpty
-        if t.event.time == 0 { t.event.time = currentTimeNanos() }   // the time of the event, not of its commit
-        queue.append(t)
-        if t.waits { waitersQueued += 1 }
-        if t.isBarrier || !t.waits || !alone { t.leads = false }
         let leads = t.leads
-        lock.unlock()
         // A waiting caller cuts the write-behind window short (unless it commits the batch itself).
         if (wasEmpty || t.waits) && !leads { work.signal() }
         return t
@@ -139,24 +155,20 @@ final class GroupCommitter: @unchecked Sendable {
     /// single caller. The caller's own row is in that batch unless another committer took it first; either
     /// way its ticket is signalled like any other.
     private func lead() {
-        lock.lock()
-        let solo = alone
-        lock.unlock()
+        let solo = state.withLock { $0.alone }
         guard solo, commitTurn.tryLock() else { work.signal(); return }
         let (batch, err) = commitNextBatch(linger: false)
         commitTurn.unlock()
         finish(batch, err)
-        lock.lock()
-        let more = !queue.isEmpty
-        lock.unlock()
-        if more { work.signal() }
+        if state.withLock({ !$0.tickets.isEmpty }) { work.signal() }
     }
 
     func stop() {
-        lock.lock()
-        if stopping { lock.unlock(); return }
-        stopping = true
-        lock.unlock()
+        let already = state.withLock { q -> Bool in
+            defer { q.stopping = true }
+            return q.stopping
+        }
+        if already { return }
         work.signal()
         finished.wait()
     }
@@ -172,14 +184,11 @@ final class GroupCommitter: @unchecked Sendable {
             work.wait()
             while true {
                 lingerForCompany()
-                lock.lock()
-                if queue.isEmpty {
-                    let done = stopping
-                    lock.unlock()
+                let (empty, done) = state.withLock { ($0.tickets.isEmpty, $0.stopping) }
+                if empty {
                     if done { finished.signal(); return }
                     break
                 }
-                lock.unlock()
                 commitTurn.lock()
                 let (batch, err) = commitNextBatch(linger: true)
                 commitTurn.unlock()
@@ -191,14 +200,14 @@ final class GroupCommitter: @unchecked Sendable {
     /// Records a batch's outcome and wakes its waiting callers.
     private func finish(_ batch: [Ticket], _ err: Error?) {
         guard !batch.isEmpty || err != nil else { return }
-        lock.lock()
-        failure = err
-        if err == nil { committed += Int64(batch.count) }
-        if err != nil && !stopping {
-            // Rows nobody waits for are kept, in order, for the retry.
-            queue.insert(contentsOf: batch.filter { !$0.waits && !$0.isBarrier }, at: 0)
+        state.withLock { q in
+            q.failure = err
+            if err == nil { q.committed += Int64(batch.count) }
+            if err != nil && !q.stopping {
+                // Rows nobody waits for are kept, in order, for the retry.
+                q.tickets.insert(contentsOf: batch.filter { !$0.waits && !$0.isBarrier }, at: 0)
+            }
         }
-        lock.unlock()
         if err != nil { usleep(Self.retryDelay) }
         // Only callers that wait are woken; rows queued without waiting need no wake-up.
         let waiting = batch.filter(\.waits)
@@ -218,10 +227,7 @@ final class GroupCommitter: @unchecked Sendable {
         var batch: [Ticket] = []
         var served = 0
         let target = linger ? lastBatch : 1
-        lock.lock()
-        let empty = queue.isEmpty
-        lock.unlock()
-        if empty { return ([], nil) }
+        if state.withLock({ $0.tickets.isEmpty }) { return ([], nil) }
         do {
             // The head is read inside the write transaction, so other processes appending to the same
             // ledger (the CLI beside a mount) extend the chain instead of forking it.
@@ -230,12 +236,14 @@ final class GroupCommitter: @unchecked Sendable {
             var rows = try Ledger.RowWriter(db: db, insert: insert, lastTime: lastTime)
             let deadline = currentTimeNanos() + Self.linger
             while true {
-                lock.lock()
-                let take = Array(queue.prefix(Self.maxBatch - batch.count))
-                queue.removeFirst(take.count)
-                let waiters = take.reduce(0) { $0 + ($1.waits ? 1 : 0) }
-                waitersQueued -= waiters
-                lock.unlock()
+                let space = Self.maxBatch - batch.count
+                let (take, waiters) = state.withLock { q -> ([Ticket], Int) in
+                    let take = Array(q.tickets.prefix(space))
+                    q.tickets.removeFirst(take.count)
+                    let waiters = take.reduce(0) { $0 + ($1.waits ? 1 : 0) }
+                    q.waitersQueued -= waiters
+                    return (take, waiters)
+                }
                 if !take.isEmpty { room.lock(); room.broadcast(); room.unlock() }
                 served += waiters
                 for t in take where !t.isBarrier { t.seq = try rows.write(t.event) }
@@ -248,9 +256,8 @@ final class GroupCommitter: @unchecked Sendable {
             commitStatement.reset()
             try commitStatement.run()
             lastBatch = max(served, lastBatch - 1)
-            lock.lock()
-            alone = lastBatch <= 1
-            lock.unlock()
+            let alone = lastBatch <= 1
+            state.withLock { $0.alone = alone }
             return (batch, nil)
         } catch {
             try? db.exec("ROLLBACK")
@@ -271,9 +278,9 @@ final class GroupCommitter: @unchecked Sendable {
     private func lingerForCompany() {
         let deadline = DispatchTime.now() + Self.writeBehind
         while true {
-            lock.lock()
-            let idle = queue.isEmpty || waitersQueued > 0 || stopping || queue.count >= Self.maxBatch
-            lock.unlock()
+            let idle = state.withLock { q in
+                q.tickets.isEmpty || q.waitersQueued > 0 || q.stopping || q.tickets.count >= Self.maxBatch
+            }
             if idle || work.wait(timeout: deadline) == .timedOut { return }
         }
     }
@@ -344,10 +351,4 @@ extension Ledger {
 
     static let insertSQL = "INSERT INTO events_recent(\(Ledger.columns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     static let setMetaSQL = "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)"
-}
-
-func currentTimeNanos() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }

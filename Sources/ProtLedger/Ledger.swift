@@ -1,6 +1,5 @@
 import CSQLite
 import Glibc
-import ProtCrypto
 
 public enum LedgerError: Error, CustomStringConvertible {
     case malformedRow(Int64, String)
@@ -14,6 +13,10 @@ public enum LedgerError: Error, CustomStringConvertible {
 }
 
 /// The access ledger: one SQLite database in WAL mode, rows hash-chained, appends group-committed.
+///
+/// Unchecked: `db` is used by the writer's committer (under its commit turn) and for reads on the caller's
+/// thread as SQLite's serialized mode allows; `committer` and `checkpointer` are set in init and cleared
+/// only by `close`, after the mount's threads have stopped.
 public final class Ledger: @unchecked Sendable {
     public let path: String
     let db: Database

@@ -1,15 +1,14 @@
 import Foundation
 import Glibc
-import ProtCrypto
 import ProtSystem
+import Synchronization
 
 /// Closes the descriptors of forgotten inodes on a thread of its own. The last close of an unlinked file frees
 /// it in the backing filesystem: slow, and from several request threads at once the frees contend on the
 /// backing filesystem's allocation locks (during an `rm -rf` the forget handlers used more CPU than the
 /// removals they followed). One thread keeps request threads free and the frees uncontended.
-final class DescriptorCloser: @unchecked Sendable {
-    private let lock = PthreadMutex()
-    private var pending: [Int32] = []
+final class DescriptorCloser: Sendable {
+    private let pending = Mutex<[Int32]>([])
     private let wake = DispatchSemaphore(value: 0)
 
     init() {
@@ -18,7 +17,7 @@ final class DescriptorCloser: @unchecked Sendable {
     }
 
     func close(_ fd: Int32) {
-        let first = lock.locked { () -> Bool in pending.append(fd); return pending.count == 1 }
+        let first = pending.withLock { p -> Bool in p.append(fd); return p.count == 1 }
         if first { wake.signal() }
     }
 
@@ -33,9 +32,9 @@ final class DescriptorCloser: @unchecked Sendable {
     }
 
     private func take() -> [Int32] {
-        lock.locked { () -> [Int32] in
-            let b = pending
-            pending.removeAll(keepingCapacity: true)
+        pending.withLock { p -> [Int32] in
+            let b = p
+            p.removeAll(keepingCapacity: true)
             return b
         }
     }

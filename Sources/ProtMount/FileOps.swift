@@ -4,7 +4,6 @@ import Dispatch
 import Glibc
 import ProtAccess
 import ProtContainer
-import ProtCrypto
 import ProtLedger
 import ProtPolicy
 import ProtStore

@@ -4,7 +4,6 @@ import Glibc
 import Logging
 import ProtAccess
 import ProtContainer
-import ProtCrypto
 import ProtLedger
 import ProtPolicy
 import ProtStore
@@ -12,7 +11,9 @@ import ProtSystem
 import Synchronization
 
 /// The FUSE frontend's state: the unlocked store, the ledger, the inode table.
-/// Every method runs on a libfuse worker thread and answers its request exactly once.
+/// Every method runs on a libfuse worker thread and answers its request exactly once. Unchecked for two
+/// fields only, `reclaimer` and `session` (a libfuse handle, not Sendable): both are set once before the
+/// loop starts its threads and never changed; everything else is immutable or owns its lock.
 final class Filesystem: @unchecked Sendable {
     let store: Store
     let ledger: Ledger

@@ -1,7 +1,6 @@
 import CFuse3
 import Foundation
 import Glibc
-import ProtCrypto
 import ProtSystem
 import Synchronization
 
@@ -10,6 +9,7 @@ import Synchronization
 /// table passes half the limit, this thread asks the kernel to drop the least recently used
 /// entries (notify_inval_entry); the kernel then forgets the unused ones and their descriptors are closed.
 /// It runs on its own thread because an invalidation takes the directory lock a request may hold.
+/// Unchecked for `session`, a libfuse handle (not Sendable) whose notify calls are made to be thread-safe.
 final class InodeReclaimer: @unchecked Sendable {
     private let session: OpaquePointer
     private let inodes: InodeTable

@@ -1,7 +1,6 @@
 import CFuse3
 import Glibc
 import ProtContainer
-import ProtCrypto
 import ProtSystem
 import Synchronization
 

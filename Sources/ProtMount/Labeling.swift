@@ -1,7 +1,6 @@
 import Glibc
 import ProtAccess
 import ProtContainer
-import ProtCrypto
 import ProtLedger
 import ProtPolicy
 import ProtStore

@@ -1,7 +1,6 @@
 import Glibc
 import ProtAccess
 import ProtContainer
-import ProtCrypto
 import ProtPolicy
 import ProtSystem
 import Synchronization

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import ProtSystem
 
 /// Who is asking: the caller of a filesystem operation or of a CLI command.
@@ -105,20 +106,19 @@ public enum Grantee: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// A group list, given or loaded once on first use.
-final class GroupList: @unchecked Sendable {
-    private var loaded: [UInt32]?
+final class GroupList: Sendable {
+    private let loaded: Mutex<[UInt32]?>
     private let load: (@Sendable () -> [UInt32])?
-    private let lock = NSLock()
 
-    init(_ groups: [UInt32]) { loaded = groups; load = nil }
-    init(_ load: @escaping @Sendable () -> [UInt32]) { self.load = load }
+    init(_ groups: [UInt32]) { loaded = Mutex(groups); load = nil }
+    init(_ load: @escaping @Sendable () -> [UInt32]) { loaded = Mutex(nil); self.load = load }
 
     var value: [UInt32] {
-        lock.lock()
-        defer { lock.unlock() }
-        if let loaded { return loaded }
-        let v = load?() ?? []
-        loaded = v
-        return v
+        loaded.withLock { [load] loaded in
+            if let loaded { return loaded }
+            let v = load?() ?? []
+            loaded = v
+            return v
+        }
     }
 }

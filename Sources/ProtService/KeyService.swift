@@ -6,11 +6,12 @@ import ProtPolicy
 import ProtShare
 import ProtStore
 import ProtSystem
+import Synchronization
 
 /// The key service's decisions, without HTTP: authenticate a key request, check the share (grant, expiry,
 /// revocation), log it, trigger the owner's notification, and answer with the content key wrapped to the
 /// recipient. Never sees content: it holds share records, not files.
-public final class KeyService: @unchecked Sendable {
+public final class KeyService: Sendable {
     let store: Store
     let ledger: Ledger
     let config: ServiceConfig
@@ -19,8 +20,7 @@ public final class KeyService: @unchecked Sendable {
     let replay = ReplayGuard(windowSeconds: KeyRequest.window)
     let records: RecordCache
     let limiter: RateLimiter
-    private let macKeys = PthreadMutex()
-    private var macKeyCache: [String: SecureBytes] = [:]
+    private let macKeyCache = Mutex<[String: SecureBytes]>([:])
 
     public struct Reply: Sendable {
         public let status: Int
@@ -99,12 +99,12 @@ public final class KeyService: @unchecked Sendable {
 
     func verify(_ req: KeyRequest) -> Bool {
         guard let recipient = Hex.decode(req.recipient), let mac = Hex.decode(req.mac) else { return false }
-        let key: SecureBytes? = macKeys.locked { macKeyCache[req.recipient] } ?? {
+        let key: SecureBytes? = macKeyCache.withLock { $0[req.recipient] } ?? {
             guard let secret = try? X25519.sharedSecret(privateKey: privateKey, peerPublicKey: recipient),
                   let k = try? KeyRequest.macKey(secret: secret, service: config.publicKeyBytes, recipient: recipient) else { return nil }
-            macKeys.locked {
-                if macKeyCache.count > 10_000 { macKeyCache.removeAll() }
-                macKeyCache[req.recipient] = k
+            macKeyCache.withLock { cache in
+                if cache.count > 10_000 { cache.removeAll() }
+                cache[req.recipient] = k
             }
             return k
         }()

@@ -9,7 +9,7 @@ import ProtShare
 /// Tells a share's owner about every attempt to open it, by the store's notification command (an RFC 5322
 /// message on stdin) and/or a webhook (a JSON POST). Runs on its own queue: a slow or failing channel
 /// delays notifications, never an answer. Failures are ledger rows and are retried with backoff.
-public final class Notifier: @unchecked Sendable {
+public final class Notifier: Sendable {
     let command: [String]?
     let webhook: URL?
     let from: String

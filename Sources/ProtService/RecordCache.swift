@@ -3,14 +3,14 @@ import Glibc
 import ProtCrypto
 import ProtShare
 import ProtSystem
+import Synchronization
 
 /// Share records as last read, with their content keys unsealed, kept while the record file is unchanged
 /// (same inode, size and mtime): a revocation rewrites the file by rename, so the next request sees it.
-final class RecordCache: @unchecked Sendable {
+final class RecordCache: Sendable {
     let book: ShareBook
     private let sealingKey: SecureBytes
-    private let lock = PthreadMutex()
-    private var entries: [String: (stamp: [Int64], record: ShareRecord, key: SecureBytes)] = [:]
+    private let entries = Mutex<[String: (stamp: [Int64], record: ShareRecord, key: SecureBytes)]>([:])
 
     init(book: ShareBook) throws {
         self.book = book
@@ -19,10 +19,10 @@ final class RecordCache: @unchecked Sendable {
 
     func load(_ id: String) throws -> ShareRecord? {
         guard let stamp = Self.stamp(ShareBook.directory(book.store.root) + "/\(id).share") else { return nil }
-        if let e = lock.locked({ entries[id] }), e.stamp == stamp { return e.record }
+        if let e = entries.withLock({ $0[id] }), e.stamp == stamp { return e.record }
         guard let r = try book.load(id) else { return nil }
         let key = try unseal(r)
-        lock.locked {
+        entries.withLock { entries in
             if entries.count > 10_000 { entries.removeAll() }
             entries[id] = (stamp, r, key)
         }
@@ -31,7 +31,7 @@ final class RecordCache: @unchecked Sendable {
 
     /// The content key of a record returned by `load`.
     func contentKey(_ r: ShareRecord) throws -> SecureBytes {
-        if let e = lock.locked({ entries[r.id] }), e.record == r { return e.key }
+        if let e = entries.withLock({ $0[r.id] }), e.record == r { return e.key }
         return try unseal(r)
     }
 

@@ -66,7 +66,7 @@ public struct ShareRecord: Codable, Equatable, Sendable {
 }
 
 /// The sealed share records of one unlocked store.
-public struct ShareBook {
+public struct ShareBook: Sendable {
     public let store: Store
     public init(store: Store) { self.store = store }
 

@@ -6,15 +6,17 @@ import ProtCrypto
 import ProtLedger
 import ProtPolicy
 import ProtSystem
+import Synchronization
 
 /// An unlocked store: its policy, its master key, and the keys of every label derived from it.
-public final class Store: @unchecked Sendable {
+public final class Store: Sendable {
     public let root: String
-    public private(set) var config: StoreConfig
+    /// Changed only by `changeCredential` (the CLI's `passwd`), read by every key derivation.
+    private let configBox: Mutex<StoreConfig>
+    public var config: StoreConfig { configBox.withLock { $0 } }
     public let policy: Policy
     let masterKey: SecureBytes   // module-internal: key derivations in this module only
-    private let keyCache = PthreadMutex()
-    private var keks: [String: SecureBytes] = [:]
+    private let keks = Mutex<[String: SecureBytes]>([:])
     /// Per-file grants that no longer count, wherever the file is now.
     public let revocations = Revocations()
 
@@ -25,7 +27,7 @@ public final class Store: @unchecked Sendable {
     public static func ledgerPath(_ root: String) -> String { root + "/\(metaDirName)/ledger.db" }
 
     private init(root: String, config: StoreConfig, policy: Policy, masterKey: SecureBytes) {
-        self.root = root; self.config = config; self.policy = policy; self.masterKey = masterKey
+        self.root = root; configBox = Mutex(config); self.policy = policy; self.masterKey = masterKey
     }
 
     // MARK: creating and unlocking
@@ -120,7 +122,7 @@ public final class Store: @unchecked Sendable {
         c.sealedMasterKey = Hex.encode(try AESGCM.seal(key: sealing, plaintext: masterKey.exportBytes(), aad: c.sealAAD))
         c.mac = try Self.mac(c, masterKey)
         try Self.writeConfig(c, root: root)
-        config = c
+        configBox.withLock { $0 = c }
     }
 
     // MARK: keys
@@ -131,11 +133,13 @@ public final class Store: @unchecked Sendable {
             throw StoreError.unknownLabel("\(label) (key version \(version))")
         }
         let cacheKey = "\(label)#\(version)"
-        return try keyCache.locked {
-            if let k = keks[cacheKey] { return k }
-            var info = Array("protfs v1 label kek".utf8) + [0] + Array(label.utf8) + [0]
-            info += withUnsafeBytes(of: version.bigEndian) { Array($0) }
-            let k = try KDF.hkdf(key: masterKey, salt: Hex.decode(config.storeId) ?? [], info: info)
+        if let k = keks.withLock({ $0[cacheKey] }) { return k }
+        var info = Array("protfs v1 label kek".utf8) + [0] + Array(label.utf8) + [0]
+        info += withUnsafeBytes(of: version.bigEndian) { Array($0) }
+        // Derived outside the lock (two threads may both derive it: the same key, kept once).
+        let k = try KDF.hkdf(key: masterKey, salt: Hex.decode(config.storeId) ?? [], info: info)
+        return keks.withLock { keks in
+            if let known = keks[cacheKey] { return known }
             keks[cacheKey] = k
             return k
         }

@@ -1,6 +1,8 @@
 import Glibc
 
-/// A plain mutex usable from any thread (FUSE workers included), without Foundation.
+/// A plain mutex usable from any thread (FUSE workers included), without Foundation, for the one lock
+/// that guards no Swift value (the ledger's commit turn: a SQLite connection's transactions) and must be
+/// tried (`tryLock`). Unchecked: it is a lock.
 public final class PthreadMutex: @unchecked Sendable {
     private let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 

@@ -1,6 +1,7 @@
 import Glibc
 
 /// Readers in parallel, one writer at a time: FUSE worker threads share one container per open file.
+/// Unchecked: it is a lock (pthread_rwlock_t is made to be shared between threads).
 public final class RWLock: @unchecked Sendable {
     private let l = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
     public init() { pthread_rwlock_init(l, nil) }

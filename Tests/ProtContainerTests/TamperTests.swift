@@ -1,7 +1,6 @@
 import Testing
 import Glibc
 @testable import ProtContainer
-import ProtCrypto
 
 /// Every alteration of a stored container is detected; no read returns wrong plaintext.
 @Suite struct TamperTests {

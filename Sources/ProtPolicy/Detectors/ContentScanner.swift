@@ -2,7 +2,9 @@ import Foundation
 import CAnchorScan
 
 /// A compiled, immutable set of detectors: the trigger tables are built once and shared by every scan
-/// (the mount starts one scan per file written).
+/// (the mount starts one scan per file written). Unchecked: every field is immutable after init; the regexes
+/// (NSRegularExpression, not marked Sendable) are documented safe to match from several threads, and the
+/// vector tables are read-only C memory.
 public final class DetectorSet: @unchecked Sendable {
     public let definitions: [DetectorDefinition]
     let builtinIndex: [BuiltinDetector: Int]

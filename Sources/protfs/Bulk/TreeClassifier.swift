@@ -1,8 +1,8 @@
 import Foundation
 import Glibc
-import ProtCrypto
 import ProtPolicy
 import ProtSystem
+import Synchronization
 
 /// What `protfs scan` found for one file.
 struct ScanResult {
@@ -14,7 +14,7 @@ struct ScanResult {
 
 /// Classifies every regular file of a tree as the mount would label it, without writing anything: each
 /// file is read once and streamed through the policy's detectors, on as many threads as there are cores.
-final class TreeClassifier: @unchecked Sendable {
+final class TreeClassifier: Sendable {
     let policy: Policy
     let detectors: DetectorSet
     let threads: Int
@@ -50,16 +50,27 @@ final class TreeClassifier: @unchecked Sendable {
     }
 
     /// Shared by the scanning threads: the next file to take, the results, the progress counters.
-    private final class Work: @unchecked Sendable {
-        private let lock = PthreadMutex()
-        private var next = 0, doneFiles = 0, doneBytes: UInt64 = 0
-        private(set) var results: [ScanResult]
-        init(_ results: [ScanResult]) { self.results = results }
-        func take(limit: Int) -> Int? { lock.locked { guard next < limit else { return nil }; next += 1; return next - 1 } }
-        func finish(_ i: Int, _ r: ScanResult) {
-            lock.locked { results[i] = r; doneFiles += 1; doneBytes += UInt64(max(r.entry.st.st_size, 0)) }
+    private final class Work: Sendable {
+        private struct Tally {
+            var next = 0, doneFiles = 0, doneBytes: UInt64 = 0
+            var results: [ScanResult]
         }
-        var done: (Int, UInt64) { lock.locked { (doneFiles, doneBytes) } }
+        private let tally: Mutex<Tally>
+        init(_ results: [ScanResult]) { tally = Mutex(Tally(results: results)) }
+        var results: [ScanResult] { tally.withLock { $0.results } }
+        func take(limit: Int) -> Int? {
+            tally.withLock { t in
+                guard t.next < limit else { return nil }
+                t.next += 1
+                return t.next - 1
+            }
+        }
+        func finish(_ i: Int, _ r: ScanResult) {
+            tally.withLock { t in
+                t.results[i] = r; t.doneFiles += 1; t.doneBytes += UInt64(max(r.entry.st.st_size, 0))
+            }
+        }
+        var done: (Int, UInt64) { tally.withLock { ($0.doneFiles, $0.doneBytes) } }
     }
 
     private func classify(root: String, _ entry: TreeEntry, buffer: inout [UInt8]) -> ScanResult {

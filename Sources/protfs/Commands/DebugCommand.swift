@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import ProtContainer
-import ProtCrypto
 import ProtLedger
 import ProtPolicy
 

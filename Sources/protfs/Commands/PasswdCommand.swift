@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import ProtCrypto
 import ProtLedger
 import ProtStore
 

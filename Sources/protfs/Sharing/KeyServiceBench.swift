@@ -1,3 +1,4 @@
+import Synchronization
 import ArgumentParser
 import Foundation
 import Glibc
@@ -94,20 +95,22 @@ struct KeyServiceBench: ParsableCommand {
     }
 }
 
-final class Results: @unchecked Sendable {
-    private let lock = NSLock()
-    var latencies: [Double] = [], statuses: [Int: Int] = [:], sample: [(Int, [UInt8])] = []
+final class Results: Sendable {
+    private let all = Mutex<(latencies: [Double], statuses: [Int: Int], sample: [(Int, [UInt8])])>(([], [:], []))
+    var latencies: [Double] { all.withLock { $0.latencies } }
+    var statuses: [Int: Int] { all.withLock { $0.statuses } }
+    var sample: [(Int, [UInt8])] { all.withLock { $0.sample } }
     func add(_ l: [Double], _ s: [Int: Int], _ sm: [(Int, [UInt8])]) {
-        lock.lock(); defer { lock.unlock() }
-        latencies += l; sample += sm
-        for (k, v) in s { statuses[k, default: 0] += v }
+        all.withLock { a in
+            a.latencies += l; a.sample += sm
+            for (k, v) in s { a.statuses[k, default: 0] += v }
+        }
     }
 }
 
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func take() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value - 1 }
+final class Counter: Sendable {
+    private let value = Atomic<Int>(0)
+    func take() -> Int { value.add(1, ordering: .relaxed).oldValue }
 }
 
 /// One keep-alive HTTP/1.1 connection over a plain socket: POST with Content-Length, read the answer.
