@@ -6,6 +6,8 @@
 # their ratios to gocryptfs are printed beside protfs's: bindfs (path API) and libfuse's own low-level C
 # example passthrough_ll (inode API, multi-threaded, -o cache=always), compiled from the copy libfuse3-dev
 # installs (or PASSTHROUGH_LL=path); its column is left out when it cannot be built or mounted.
+# PROTFS_BEFORE=path/to/an/older/protfs adds that build beside this one, in the same run, for a
+# before/after comparison of a change (printed as a second table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v gocryptfs >/dev/null || { apt-get install -y -qq gocryptfs >/dev/null; }
@@ -24,6 +26,7 @@ ROUNDS="${ROUNDS:-3}" SIZE_MB="${SIZE_MB:-1024}" FILES="${FILES:-9000}"
 W="$(mktemp -d /tmp/protfs-bench.XXXXXX)"
 cleanup() {
   "$BIN" unmount "$W/p" 2>/dev/null || true
+  [ -n "${BEFORE:-}" ] && { "$BEFORE" unmount "$W/q" 2>/dev/null || true; }
   for m in g b l; do fusermount3 -u "$W/$m" 2>/dev/null || true; done
   rm -rf "$W" ${LLD:+"$LLD"}
 }
@@ -38,6 +41,14 @@ bindfs "$W/bs" "$W/b"
 FSS="plain bindfs gocryptfs protfs"
 [ -n "$LL" ] && "$LL" -o source="$W/ls",cache=always "$W/l" && FSS="plain bindfs passthrough_ll gocryptfs protfs"
 mkdir -p "$W/p/general"   # protfs: a folder whose label lets root read and write
+BEFORE="${PROTFS_BEFORE:-}"
+if [ -n "$BEFORE" ]; then
+  mkdir -p "$W"/{qs,q}
+  "$BEFORE" init "$W/qs" --passphrase-file "$W/pw" --scrypt-log-n 12 >/dev/null
+  "$BEFORE" mount "$W/qs" "$W/q" --passphrase-file "$W/pw"
+  mkdir -p "$W/q/general"
+  FSS="$FSS before"
+fi
 python3 - "$W/src" "$FILES" <<'PY'
 import os, random, sys
 root, n = sys.argv[1], int(sys.argv[2]); r = random.Random(1)
@@ -52,7 +63,7 @@ t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N); echo 
 declare -A R
 for round in $(seq "$ROUNDS"); do
   for fs in $FSS; do
-    case $fs in plain) D="$W/plain";; bindfs) D="$W/b";; passthrough_ll) D="$W/l";; gocryptfs) D="$W/g";; protfs) D="$W/p/general";; esac
+    case $fs in plain) D="$W/plain";; bindfs) D="$W/b";; passthrough_ll) D="$W/l";; gocryptfs) D="$W/g";; protfs) D="$W/p/general";; before) D="$W/q/general";; esac
     R[$fs,write]+=" $(t dd if=/dev/zero of="$D/big" bs=1M count="$SIZE_MB" conv=fsync)"
     drop; R[$fs,read]+=" $(t dd if="$D/big" of=/dev/null bs=1M)"
     rm -f "$D/big"
@@ -76,5 +87,12 @@ for op in write read untar lsR readall rmrf; do
   label=$op; case $op in write) label="write ${SIZE_MB} MiB + fsync";; read) label="read ${SIZE_MB} MiB (cold)";; untar) label="untar $FILES files";; lsR) label="ls -lR";; readall) label="read all files";; rmrf) label="rm -rf";; esac
   printf '%-26s %10.2f %10.2f %10s %10.2f %10.2f %17.2f %17.2f %17s\n' "$label" "$p" "$b" "$l" "$g" "$q" "$(echo "$q / $g" | bc -l)" "$(echo "$b / $g" | bc -l)" "$lr"
 done
+if [ -n "$BEFORE" ]; then
+  printf '\n%-26s %10s %10s %14s\n' "operation (median s)" before protfs "protfs/before"
+  for op in write read untar lsR readall rmrf; do
+    a=$(echo "${R[before,$op]}" | median); q=$(echo "${R[protfs,$op]}" | median)
+    printf '%-26s %10.2f %10.2f %14.2f\n' "$op" "$a" "$q" "$(echo "$q / $a" | bc -l)"
+  done
+fi
 echo "protfs daemon RSS at the end: $((RSS / 1024)) MiB; ledger rows: $("$BIN" audit "$W/ps" --limit 0 --format csv | wc -l)"
 echo "(time ratios: below 1 means protfs is faster; for write/read throughput goals, invert)"

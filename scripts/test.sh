@@ -9,6 +9,8 @@ if [ "${CI:-}" = "true" ]; then
 fi
 # An import a target does not declare in Package.swift fails here (SwiftPM's own check lets transitive ones by).
 python3 scripts/check-imports.py
+# Formatting is swift-format's (.swift-format: 120 columns, its pretty printer only): code it would change fails.
+swift-format lint --strict --recursive --parallel Sources Tests Package.swift
 swift build --build-tests
 swift test --skip-build
 # libFuzzer over the parsers, briefly (scripts/fuzz.sh alone runs longer; docs/TESTING.md).

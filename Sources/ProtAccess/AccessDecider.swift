@@ -24,25 +24,34 @@ public struct AccessDecider: Sendable {
             guard rights.isSuperset(of: needed) else {
                 let expired = r.subject.expiry.map { now >= $0 } ?? false
                 let why = "\(kind.rawValue) needs \(needed); caller holds \(rights)"
-                return refuse(EACCES, r.caller.event(.deny, .denied, path: r.path, label: label,
-                                                     detail: why + (expired ? "; content expired" : "")))
+                return refuse(
+                    EACCES,
+                    r.caller.event(
+                        .deny, .denied, path: r.path, label: label,
+                        detail: why + (expired ? "; content expired" : "")))
             }
             return allow(rights, r.caller.event(kind, .allowed, path: r.path, label: label))
 
         case .onHandle(let needed, let call):
             guard let (rights, label) = held else { return allow(.all, nil) }
             guard rights.isSuperset(of: needed) else {
-                return refuse(EACCES, r.caller.event(.deny, .denied, path: r.path, label: label,
-                    detail: "\(call) on a handle opened before the label became \(label) needs \(needed); "
-                        + "caller holds \(rights)"))
+                return refuse(
+                    EACCES,
+                    r.caller.event(
+                        .deny, .denied, path: r.path, label: label,
+                        detail: "\(call) on a handle opened before the label became \(label) needs \(needed); "
+                            + "caller holds \(rights)"))
             }
             return allow(rights, nil)
 
         case .create:
             let (label, granted) = rules.folder(of: r.path, for: r.caller.identity)
             guard granted.contains(.edit) else { return deny(r, .create, label: label, .edit, granted) }
-            return allow(granted, r.caller.event(.create, .allowed, path: r.path, label: label,
-                                                 detail: "labeled by folder"))
+            return allow(
+                granted,
+                r.caller.event(
+                    .create, .allowed, path: r.path, label: label,
+                    detail: "labeled by folder"))
 
         case .mkdir:
             let label = rules.policy.folderLabel(for: String(decoding: r.path, as: UTF8.self)).label
@@ -50,8 +59,11 @@ public struct AccessDecider: Sendable {
         case .symlink:
             return allow([], r.caller.event(.create, .allowed, path: r.path, detail: "symlink"))
         case .mknod(let mode):
-            return allow([], r.caller.event(.create, .allowed, path: r.path,
-                                            detail: "special file, mode \(String(mode, radix: 8))"))
+            return allow(
+                [],
+                r.caller.event(
+                    .create, .allowed, path: r.path,
+                    detail: "special file, mode \(String(mode, radix: 8))"))
         case .rmdir:
             return allow([], r.caller.event(.rmdir, .allowed, path: r.path))
 
@@ -66,8 +78,11 @@ public struct AccessDecider: Sendable {
             if let refused = lacking(.edit, held, r, .create) { return refused }
             let to = r.newPath ?? r.path
             if let refused = folderRefusal(r.caller, .create, into: to, from: r.path) { return .failure(refused) }
-            return allow(held?.rights ?? [], r.caller.event(.create, .allowed, path: to,
-                detail: "hard link to \(String(decoding: r.path, as: UTF8.self))"))
+            return allow(
+                held?.rights ?? [],
+                r.caller.event(
+                    .create, .allowed, path: to,
+                    detail: "hard link to \(String(decoding: r.path, as: UTF8.self))"))
 
         case .setattr(let change):
             let needed = change.needed
@@ -81,8 +96,11 @@ public struct AccessDecider: Sendable {
         case .setxattr(let name), .removexattr(let name):
             if let refused = lacking(.edit, held, r, .setxattr) { return refused }
             let verb = if case .setxattr = r.action { "set" } else { "removed" }
-            return allow(held?.rights ?? [], r.caller.event(.setxattr, .allowed, path: r.path,
-                                                            detail: "\(verb) \(name)"))
+            return allow(
+                held?.rights ?? [],
+                r.caller.event(
+                    .setxattr, .allowed, path: r.path,
+                    detail: "\(verb) \(name)"))
 
         case .relabel(let to, let justification):
             return relabel(r, held, to: to, justification: justification)
@@ -91,8 +109,11 @@ public struct AccessDecider: Sendable {
             let rights = (held?.rights ?? []).effective
             guard rights.contains(.share) else { return deny(r, .share, label: held?.label, .share, rights) }
             guard asked.isSubset(of: rights) else {
-                return refuse(EACCES, r.caller.event(.deny, .denied, path: r.path, label: held?.label,
-                    detail: "share of \(asked) exceeds the caller's rights (\(rights))"))
+                return refuse(
+                    EACCES,
+                    r.caller.event(
+                        .deny, .denied, path: r.path, label: held?.label,
+                        detail: "share of \(asked) exceeds the caller's rights (\(rights))"))
             }
             return allow(rights, nil)
 
@@ -107,8 +128,10 @@ public struct AccessDecider: Sendable {
 
     // MARK: the two operations with more than one check
 
-    private func rename(_ r: AccessRequest, _ held: (rights: Rights, label: String)?, replaced: HeaderFields?,
-                        crossesFolders: Bool, exchange: Bool, now: Int64) -> AccessDecision {
+    private func rename(
+        _ r: AccessRequest, _ held: (rights: Rights, label: String)?, replaced: HeaderFields?,
+        crossesFolders: Bool, exchange: Bool, now: Int64
+    ) -> AccessDecision {
         let to = r.newPath ?? r.path
         // Moving a file needs edit on it; replacing (or exchanging with) an existing file needs edit on it too.
         if let (rights, label) = held, !rights.contains(.edit) {
@@ -128,27 +151,46 @@ public struct AccessDecider: Sendable {
                 return .failure(denial(r.caller, .rename, path: to, label: replaced.labelId, .edit, rights))
             }
         }
-        return allow(held?.rights ?? [], r.caller.event(.rename, .allowed, path: r.path, newPath: to,
-                                                        label: held?.label))
+        return allow(
+            held?.rights ?? [],
+            r.caller.event(
+                .rename, .allowed, path: r.path, newPath: to,
+                label: held?.label))
     }
 
-    private func relabel(_ r: AccessRequest, _ held: (rights: Rights, label: String)?, to: String,
-                         justification: String?) -> AccessDecision {
+    private func relabel(
+        _ r: AccessRequest, _ held: (rights: Rights, label: String)?, to: String,
+        justification: String?
+    ) -> AccessDecision {
         guard rules.policy.label(to) != nil, rules.policy.isApplicable(to) else {
-            return refuse(EINVAL, r.caller.event(.relabel, .error, path: r.path, label: to,
-                                                 detail: "unknown or heading label"))
+            return refuse(
+                EINVAL,
+                r.caller.event(
+                    .relabel, .error, path: r.path, label: to,
+                    detail: "unknown or heading label"))
         }
-        guard let (rights, current) = held else { return refuse(ENOTSUP, r.caller.event(.relabel, .error,
-            path: r.path, label: to, detail: "only files carry labels")) }
+        guard let (rights, current) = held else {
+            return refuse(
+                ENOTSUP,
+                r.caller.event(
+                    .relabel, .error,
+                    path: r.path, label: to, detail: "only files carry labels"))
+        }
         guard rights.contains(.owner) else { return deny(r, .relabel, label: current, .owner, rights) }
         if rules.policy.needsJustification(from: current, to: to) && (justification ?? "").isEmpty {
-            return refuse(EPERM, r.caller.event(.deny, .denied, path: r.path, label: current,
-                detail: "relabel to \(to) is a downgrade that needs a justification (value LABEL|justification)"))
+            return refuse(
+                EPERM,
+                r.caller.event(
+                    .deny, .denied, path: r.path, label: current,
+                    detail: "relabel to \(to) is a downgrade that needs a justification (value LABEL|justification)"))
         }
         if current == to { return allow(rights, nil) }
         let detail = justification.map { "manual; justification: \($0)" } ?? "manual"
-        return allow(rights, r.caller.event(.relabel, .allowed, path: r.path, label: to, previousLabel: current,
-                                            detail: detail))
+        return allow(
+            rights,
+            r.caller.event(
+                .relabel, .allowed, path: r.path, label: to, previousLabel: current,
+                detail: detail))
     }
 
     // MARK: pieces
@@ -173,21 +215,30 @@ public struct AccessDecider: Sendable {
     }
 
     /// The refusal when the subject has a header and the caller lacks `right` on it; nil otherwise.
-    private func lacking(_ right: Rights, _ held: (rights: Rights, label: String)?, _ r: AccessRequest,
-                         _ kind: EventKind) -> AccessDecision? {
+    private func lacking(
+        _ right: Rights, _ held: (rights: Rights, label: String)?, _ r: AccessRequest,
+        _ kind: EventKind
+    ) -> AccessDecision? {
         guard let (rights, label) = held, !rights.contains(right) else { return nil }
         return deny(r, kind, label: label, right, rights)
     }
 
-    private func deny(_ r: AccessRequest, _ kind: EventKind, label: String?, _ needed: Rights, _ had: Rights,
-                      newPath: [UInt8]? = nil) -> AccessDecision {
+    private func deny(
+        _ r: AccessRequest, _ kind: EventKind, label: String?, _ needed: Rights, _ had: Rights,
+        newPath: [UInt8]? = nil
+    ) -> AccessDecision {
         .failure(denial(r.caller, kind, path: r.path, label: label, needed, had, newPath: newPath))
     }
 
-    private func denial(_ caller: Caller, _ kind: EventKind, path: [UInt8], label: String?, _ needed: Rights,
-                        _ had: Rights, newPath: [UInt8]? = nil) -> Refused {
-        Refused(errno: EACCES, row: caller.event(.deny, .denied, path: path, newPath: newPath, label: label,
-                                                 detail: "\(kind.rawValue) needs \(needed); caller holds \(had)"))
+    private func denial(
+        _ caller: Caller, _ kind: EventKind, path: [UInt8], label: String?, _ needed: Rights,
+        _ had: Rights, newPath: [UInt8]? = nil
+    ) -> Refused {
+        Refused(
+            errno: EACCES,
+            row: caller.event(
+                .deny, .denied, path: path, newPath: newPath, label: label,
+                detail: "\(kind.rawValue) needs \(needed); caller holds \(had)"))
     }
 
     private func refuse(_ errno: Int32, _ row: LedgerEvent) -> AccessDecision {

@@ -10,8 +10,10 @@ public struct AccessRequest: Sendable {
     /// The destination of a rename or link.
     public var newPath: [UInt8]?
 
-    public init(_ caller: Caller, _ action: Action, on subject: Subject = .plain, path: [UInt8],
-                newPath: [UInt8]? = nil) {
+    public init(
+        _ caller: Caller, _ action: Action, on subject: Subject = .plain, path: [UInt8],
+        newPath: [UInt8]? = nil
+    ) {
         self.caller = caller; self.action = action; self.subject = subject; self.path = path
         self.newPath = newPath
     }

@@ -20,8 +20,9 @@ public struct AccessRules: Sendable {
             guard let grantee = Grantee.parse(g.identity) else { return nil }
             return LabelGrant(grantee: grantee, rights: Rights(rawValue: g.rights))
         }
-        let r = policy.rights(of: who, label: header.labelId, fileOwner: header.ownerUid, now: now,
-                              extraGrants: extra)
+        let r = policy.rights(
+            of: who, label: header.labelId, fileOwner: header.ownerUid, now: now,
+            extraGrants: extra)
         if let exp = header.expiry, now >= exp { return r.afterExpiry }
         return r
     }

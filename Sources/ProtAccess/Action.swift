@@ -49,8 +49,10 @@ public struct AttributeChange: Sendable, Equatable {
     /// The call behind a size change other than truncate (`fallocate`), for the row.
     public var via: String?
 
-    public init(size: Int64? = nil, mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil,
-                times: Bool = false, via: String? = nil) {
+    public init(
+        size: Int64? = nil, mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil,
+        times: Bool = false, via: String? = nil
+    ) {
         self.size = size; self.mode = mode; self.uid = uid; self.gid = gid; self.times = times; self.via = via
     }
 

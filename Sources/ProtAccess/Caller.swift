@@ -16,10 +16,13 @@ public struct Caller: Sendable {
         self.uid = uid; self.gid = gid; self.pid = pid; self.identity = identity; self.processName = processName
     }
 
-    public func event(_ kind: EventKind, _ outcome: Outcome, path: [UInt8]?, newPath: [UInt8]? = nil,
-                      label: String? = nil, previousLabel: String? = nil, detail: String? = nil) -> LedgerEvent {
-        LedgerEvent(kind: kind, outcome: outcome, uid: Int64(uid), user: userName(uid: uid), gid: Int64(gid),
-                    pid: Int64(pid), process: processName, path: path, newPath: newPath, label: label,
-                    previousLabel: previousLabel, detail: detail)
+    public func event(
+        _ kind: EventKind, _ outcome: Outcome, path: [UInt8]?, newPath: [UInt8]? = nil,
+        label: String? = nil, previousLabel: String? = nil, detail: String? = nil
+    ) -> LedgerEvent {
+        LedgerEvent(
+            kind: kind, outcome: outcome, uid: Int64(uid), user: userName(uid: uid), gid: Int64(gid),
+            pid: Int64(pid), process: processName, path: path, newPath: newPath, label: label,
+            previousLabel: previousLabel, detail: detail)
     }
 }

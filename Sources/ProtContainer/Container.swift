@@ -28,9 +28,12 @@ public final class Container: @unchecked Sendable {
     /// each sealed while the one before it is copied into the backing file.
     static let batchBlocks = 32
 
-    init(fd: Int32, fields: HeaderFields, size: UInt64, generation: UInt64, activeSlot: Int, headerMAC: [UInt8],
-         wrappedKey: [UInt8], fileKey: SecureBytes) throws {
-        self.fd = fd; self.currentFields = fields; self.fileId = fields.fileId; self.plaintextSize = size; self.generation = generation
+    init(
+        fd: Int32, fields: HeaderFields, size: UInt64, generation: UInt64, activeSlot: Int, headerMAC: [UInt8],
+        wrappedKey: [UInt8], fileKey: SecureBytes
+    ) throws {
+        self.fd = fd; self.currentFields = fields; self.fileId = fields.fileId; self.plaintextSize = size;
+        self.generation = generation
         self.activeSlot = activeSlot; self.headerMAC = headerMAC; self.wrappedKey = wrappedKey; self.fileKey = fileKey
         blockKey = try FileKeys.blockKey(fileKey, fileId: fields.fileId)
         macKey = try FileKeys.macKey(fileKey, fileId: fields.fileId)
@@ -51,8 +54,9 @@ public final class Container: @unchecked Sendable {
         let fileKey = try SecureBytes.random(count: 32)
         let wrapped = try wrap(fileKey, fields: fields, kek: kek)
         let (image, mac) = try Self.slotImage(fields: fields, wrappedKey: wrapped, generation: 1, fileKey: fileKey)
-        let c = try Container(fd: fd, fields: fields, size: 0, generation: 1, activeSlot: 0, headerMAC: mac,
-                              wrappedKey: wrapped, fileKey: fileKey)
+        let c = try Container(
+            fd: fd, fields: fields, size: 0, generation: 1, activeSlot: 0, headerMAC: mac,
+            wrappedKey: wrapped, fileKey: fileKey)
         var region = image + [UInt8](repeating: 0, count: Layout.slotSize)
         region += try c.sealBlock(index: 0, plaintext: [], final: true)
         try region.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: 0) }
@@ -87,20 +91,27 @@ public final class Container: @unchecked Sendable {
     }
 
     /// `open`, also returning what was wrong with a slot that was not used (for fsck).
-    static func openReporting(fd: Int32, length: UInt64? = nil, keys: KeySource) throws -> (container: Container, slotProblems: [String]) {
+    static func openReporting(fd: Int32, length: UInt64? = nil, keys: KeySource) throws -> (
+        container: Container, slotProblems: [String]
+    ) {
         let cipherSize = try length ?? FileIO.size(fd)
         let (region, got) = try headerRegion(fd)
-        guard got >= 8, Array(region[0..<8]) == Layout.magic || Array(region[Layout.slotSize..<Layout.slotSize + 8]) == Layout.magic else {
+        guard got >= 8,
+            Array(region[0..<8]) == Layout.magic || Array(region[Layout.slotSize..<Layout.slotSize + 8]) == Layout.magic
+        else {
             throw ContainerError.notAContainer
         }
-        guard let size = Layout.plaintextSize(ciphertextSize: cipherSize) else { throw ContainerError.invalidLength(cipherSize) }
+        guard let size = Layout.plaintextSize(ciphertextSize: cipherSize) else {
+            throw ContainerError.invalidLength(cipherSize)
+        }
         let (candidates, problems) = try authenticatedSlots(region, keys: keys)
         guard !candidates.isEmpty else { throw ContainerError.corruptHeader("no header slot authenticates") }
         let finalIndex = Layout.blockCount(plaintextSize: size) - 1
         for cand in candidates {
-            let c = try Container(fd: fd, fields: cand.slot.fields, size: size, generation: cand.slot.generation,
-                                  activeSlot: cand.index, headerMAC: cand.slot.mac, wrappedKey: cand.slot.wrappedKey,
-                                  fileKey: cand.fileKey)
+            let c = try Container(
+                fd: fd, fields: cand.slot.fields, size: size, generation: cand.slot.generation,
+                activeSlot: cand.index, headerMAC: cand.slot.mac, wrappedKey: cand.slot.wrappedKey,
+                fileKey: cand.fileKey)
             if (try? c.readBlock(finalIndex)) != nil { return (c, problems) }
         }
         throw ContainerError.tailMismatch(finalIndex)
@@ -109,7 +120,9 @@ public final class Container: @unchecked Sendable {
     struct Candidate { let index: Int; let slot: HeaderSlot; let fileKey: SecureBytes }
 
     /// Parses and authenticates both slots. Valid ones come back newest first; problems with the others are listed.
-    static func authenticatedSlots(_ region: [UInt8], keys: KeySource) throws -> (candidates: [Candidate], problems: [String]) {
+    static func authenticatedSlots(_ region: [UInt8], keys: KeySource) throws -> (
+        candidates: [Candidate], problems: [String]
+    ) {
         var found: [Candidate] = [], problems: [String] = []
         var firstHardError: ContainerError?
         for i in 0..<Layout.slotCount {
@@ -122,10 +135,12 @@ public final class Container: @unchecked Sendable {
                 case .labelKeys(let lookup):
                     let kek: SecureBytes
                     do { kek = try lookup(f.labelId, f.labelKeyVersion) } catch {
-                        throw ContainerError.keyUnavailable("label '\(f.labelId)' key version \(f.labelKeyVersion): \(error)")
+                        throw ContainerError.keyUnavailable(
+                            "label '\(f.labelId)' key version \(f.labelKeyVersion): \(error)")
                     }
-                    fileKey = try AESGCM.openKey(key: kek, sealed: slot.wrappedKey,
-                                                 aad: FileKeys.wrapAAD(fileId: f.fileId, label: f.labelId, version: f.labelKeyVersion))
+                    fileKey = try AESGCM.openKey(
+                        key: kek, sealed: slot.wrappedKey,
+                        aad: FileKeys.wrapAAD(fileId: f.fileId, label: f.labelId, version: f.labelKeyVersion))
                 case .fileKey(let unwrap):
                     // A slot this caller holds no key for is one that does not authenticate (the other may).
                     fileKey = try unwrap(f)
@@ -173,7 +188,8 @@ public final class Container: @unchecked Sendable {
                     let idx = first + UInt64(k)
                     let blockStart = idx * B
                     let sealedLen = Int(sealedLength(idx))
-                    let sealed = UnsafeRawBufferPointer(rebasing: c[(k * Layout.sealedBlockSize)..<(k * Layout.sealedBlockSize + sealedLen)])
+                    let sealed = UnsafeRawBufferPointer(
+                        rebasing: c[(k * Layout.sealedBlockSize)..<(k * Layout.sealedBlockSize + sealedLen)])
                     let plainLen = sealedLen - AESGCM.overhead
                     let from = max(offset, blockStart), to = min(end, blockStart + UInt64(plainLen))
                     let dst = UnsafeMutableRawBufferPointer(rebasing: buffer[Int(from - offset)..<Int(to - offset)])
@@ -185,7 +201,9 @@ public final class Container: @unchecked Sendable {
                         try scratch.withUnsafeMutableBytes { s in
                             let sp = UnsafeMutableRawBufferPointer(rebasing: s[0..<plainLen])
                             try openBlock(idx, sealed: sealed, into: sp)
-                            dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: sp[Int(from - blockStart)..<Int(to - blockStart)]))
+                            dst.copyMemory(
+                                from: UnsafeRawBufferPointer(
+                                    rebasing: sp[Int(from - blockStart)..<Int(to - blockStart)]))
                         }
                     }
                 }
@@ -222,7 +240,9 @@ public final class Container: @unchecked Sendable {
         index < finalIndex ? UInt64(Layout.sealedBlockSize) : plaintextSize - index * UInt64(Layout.blockSize) + 28
     }
 
-    private func openBlock(_ index: UInt64, sealed: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) throws {
+    private func openBlock(_ index: UInt64, sealed: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer)
+        throws
+    {
         let aad = FileKeys.blockAAD(fileId: fileId, index: index, finalFor: index == finalIndex ? headerMAC : nil)
         do {
             try aad.withUnsafeBytes { try AESGCM.open(key: blockKey, sealed: sealed, aad: $0, into: out) }
@@ -236,7 +256,9 @@ public final class Container: @unchecked Sendable {
         let len = Int(sealedLength(index))
         var sealed = [UInt8](repeating: 0, count: len)
         try sealed.withUnsafeMutableBytes { s in
-            guard try FileIO.preadFull(fd, s, at: Layout.blockOffset(index)) == len else { throw ContainerError.corruptBlock(index) }
+            guard try FileIO.preadFull(fd, s, at: Layout.blockOffset(index)) == len else {
+                throw ContainerError.corruptBlock(index)
+            }
         }
         var plain = [UInt8](repeating: 0, count: len - AESGCM.overhead)
         try sealed.withUnsafeBytes { s in
@@ -264,11 +286,15 @@ public final class Container: @unchecked Sendable {
 
     func sealBlock(index: UInt64, plaintext: [UInt8], final: Bool) throws -> [UInt8] {
         var out = [UInt8](repeating: 0, count: plaintext.count + AESGCM.overhead)
-        try plaintext.withUnsafeBytes { p in try out.withUnsafeMutableBytes { try sealBlock(index: index, plaintext: p, final: final, into: $0) } }
+        try plaintext.withUnsafeBytes { p in
+            try out.withUnsafeMutableBytes { try sealBlock(index: index, plaintext: p, final: final, into: $0) }
+        }
         return out
     }
 
-    func sealBlock(index: UInt64, plaintext: UnsafeRawBufferPointer, final: Bool, into out: UnsafeMutableRawBufferPointer) throws {
+    func sealBlock(
+        index: UInt64, plaintext: UnsafeRawBufferPointer, final: Bool, into out: UnsafeMutableRawBufferPointer
+    ) throws {
         let aad = FileKeys.blockAAD(fileId: fileId, index: index, finalFor: final ? headerMAC : nil)
         try aad.withUnsafeBytes { try AESGCM.seal(key: blockKey, plaintext: plaintext, aad: $0, into: out) }
     }
@@ -276,8 +302,9 @@ public final class Container: @unchecked Sendable {
     // MARK: header
 
     static func wrap(_ fileKey: SecureBytes, fields: HeaderFields, kek: SecureBytes) throws -> [UInt8] {
-        try AESGCM.seal(key: kek, plaintext: fileKey.exportBytes(),
-                        aad: FileKeys.wrapAAD(fileId: fields.fileId, label: fields.labelId, version: fields.labelKeyVersion))
+        try AESGCM.seal(
+            key: kek, plaintext: fileKey.exportBytes(),
+            aad: FileKeys.wrapAAD(fileId: fields.fileId, label: fields.labelId, version: fields.labelKeyVersion))
     }
 
     /// Bytes left in a header slot's body with these fields (negative: they do not fit).
@@ -286,7 +313,9 @@ public final class Container: @unchecked Sendable {
         return HeaderSlot.maxBody - HeaderSlot.encodeBody(fields, wrappedKey: wrapped).count
     }
 
-    static func slotImage(fields: HeaderFields, wrappedKey: [UInt8], generation: UInt64, fileKey: SecureBytes) throws -> ([UInt8], [UInt8]) {
+    static func slotImage(fields: HeaderFields, wrappedKey: [UInt8], generation: UInt64, fileKey: SecureBytes) throws
+        -> ([UInt8], [UInt8])
+    {
         let body = HeaderSlot.encodeBody(fields, wrappedKey: wrappedKey)
         guard body.count <= HeaderSlot.maxBody, fields.grants.count <= 255 else { throw ContainerError.headerFull }
         let flags = fields.holes.isEmpty ? 0 : HeaderSlot.holesFlag
@@ -315,8 +344,9 @@ public final class Container: @unchecked Sendable {
     /// `rewriteHeader` under the writer lock, with the content key already wrapped.
     func rewriteHeaderLocked(_ newFields: HeaderFields, wrappedKey wrapped: [UInt8]) throws {
         let finalPlain = try readBlock(finalIndex)
-        let (image, mac) = try Self.slotImage(fields: newFields, wrappedKey: wrapped, generation: generation + 1,
-                                              fileKey: fileKey)
+        let (image, mac) = try Self.slotImage(
+            fields: newFields, wrappedKey: wrapped, generation: generation + 1,
+            fileKey: fileKey)
         let slot = 1 - activeSlot
         try image.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Int64(slot * Layout.slotSize)) }
         guard fdatasync(fd) == 0 else { throw ContainerError.io("fdatasync", .current) }

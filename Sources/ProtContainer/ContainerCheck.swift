@@ -1,4 +1,3 @@
-
 /// What `protfs fsck` learns about one container: every header slot and every block tag is checked.
 public struct ContainerReport: Sendable {
     public var problems: [String] = []

@@ -22,7 +22,9 @@ public enum ContainerError: Error, Equatable, CustomStringConvertible {
         case .corruptHeader(let why): return "corrupt header: \(why)"
         case .corruptBlock(let i): return "block \(i) failed authentication"
         case .invalidLength(let n): return "impossible ciphertext length \(n) (truncated or extended)"
-        case .tailMismatch(let i): return "final block \(i) does not match the header (truncated at a block boundary or an older header put back)"
+        case .tailMismatch(let i):
+            return
+                "final block \(i) does not match the header (truncated at a block boundary or an older header put back)"
         case .keyUnavailable(let why): return "key unavailable: \(why)"
         case .headerFull: return "header has no room for more grants"
         case .io(let op, let e): return "\(op): \(e)"

@@ -52,6 +52,7 @@ extension Container {
 
     /// HMAC-SHA256 under a key derived from the content key for `purpose`.
     public func mac(_ data: [UInt8], purpose: String) throws -> [UInt8] {
-        try Digest.hmacSHA256(key: try KDF.hkdf(key: fileKey, salt: fileId, info: Array("protfs v1 \(purpose)".utf8)), data: data)
+        try Digest.hmacSHA256(
+            key: try KDF.hkdf(key: fileKey, salt: fileId, info: Array("protfs v1 \(purpose)".utf8)), data: data)
     }
 }

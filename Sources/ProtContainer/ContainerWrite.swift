@@ -69,7 +69,9 @@ extension Container {
     }
 
     private func writeLocked(_ data: UnsafeRawBufferPointer, at offset: UInt64) throws {
-        guard offset <= Layout.maxPlaintextSize - UInt64(data.count) else { throw ContainerError.io("write", .fileTooLarge) }
+        guard offset <= Layout.maxPlaintextSize - UInt64(data.count) else {
+            throw ContainerError.io("write", .fileTooLarge)
+        }
         let B = UInt64(Layout.blockSize)
         let oldSize = plaintextSize
         let end = offset + UInt64(data.count)
@@ -91,7 +93,9 @@ extension Container {
         var oldFinalSealed: [UInt8] = []
         if newSize > oldSize {
             oldFinalSealed = [UInt8](repeating: 0, count: Int(oldCipherSize - UInt64(Layout.blockOffset(oldFinal))))
-            let n = try oldFinalSealed.withUnsafeMutableBytes { try FileIO.preadFull(fd, $0, at: Layout.blockOffset(oldFinal)) }
+            let n = try oldFinalSealed.withUnsafeMutableBytes {
+                try FileIO.preadFull(fd, $0, at: Layout.blockOffset(oldFinal))
+            }
             guard n == oldFinalSealed.count else { throw ContainerError.invalidLength(oldCipherSize) }
         }
 
@@ -105,20 +109,23 @@ extension Container {
                 var padded = try readBlock(oldFinal)
                 padded += [UInt8](repeating: 0, count: Layout.blockSize - padded.count)
                 let sealed = try sealBlock(index: oldFinal, plaintext: padded, final: false)
-                do { try sealed.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(oldFinal)) } }
-                catch { writeError = error; throw error }
+                do {
+                    try sealed.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(oldFinal)) }
+                } catch { writeError = error; throw error }
             }
             var batchStart = first
             while batchStart <= last {
                 let batchEnd = min(last, batchStart + UInt64(Container.batchBlocks) - 1)
-                let out = try sealBatch(batchStart...batchEnd, data, at: offset, oldSize: oldSize, newSize: newSize, newFinal: newFinal)
+                let out = try sealBatch(
+                    batchStart...batchEnd, data, at: offset, oldSize: oldSize, newSize: newSize, newFinal: newFinal)
                 if let w = inFlight {
                     inFlight = nil
                     do { try w.wait() } catch { writeError = error; throw error }
                 }
                 if batchEnd == last {
-                    do { try out.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(batchStart)) } }
-                    catch { writeError = error; throw error }
+                    do {
+                        try out.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(batchStart)) }
+                    } catch { writeError = error; throw error }
                 } else {
                     inFlight = BatchWrite(fd: fd, bytes: out, at: Layout.blockOffset(batchStart))
                 }
@@ -129,7 +136,9 @@ extension Container {
             if let w = inFlight { do { try w.wait() } catch { writeError = writeError ?? error } }
             guard let writeError else { throw error }
             if !oldFinalSealed.isEmpty, (try? FileIO.truncate(fd, oldCipherSize)) != nil,
-               (try? oldFinalSealed.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(oldFinal)) }) != nil {
+                (try? oldFinalSealed.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(oldFinal)) })
+                    != nil
+            {
                 plaintextSize = oldSize
             } else if let s = try? FileIO.size(fd), let p = Layout.plaintextSize(ciphertextSize: s) {
                 // Keep the in-memory size honest about what reached the disk.
@@ -144,8 +153,10 @@ extension Container {
 
     /// The sealed bytes of blocks `range` under the new geometry: every block full except a final partial one.
     /// Blocks `data` covers whole are sealed straight from it; others are read, authenticated and merged.
-    private func sealBatch(_ range: ClosedRange<UInt64>, _ data: UnsafeRawBufferPointer, at offset: UInt64,
-                           oldSize: UInt64, newSize: UInt64, newFinal: UInt64) throws -> [UInt8] {
+    private func sealBatch(
+        _ range: ClosedRange<UInt64>, _ data: UnsafeRawBufferPointer, at offset: UInt64,
+        oldSize: UInt64, newSize: UInt64, newFinal: UInt64
+    ) throws -> [UInt8] {
         let B = UInt64(Layout.blockSize)
         let end = offset + UInt64(data.count)
         let lastLen = Int(min(B, newSize - range.upperBound * B))
@@ -161,7 +172,9 @@ extension Container {
                 let final = idx == newFinal
                 if offset <= blockStart && end >= blockStart + UInt64(blockLen) {
                     let from = Int(blockStart - offset)
-                    try sealBlock(index: idx, plaintext: UnsafeRawBufferPointer(rebasing: data[from..<(from + blockLen)]), final: final, into: dst)
+                    try sealBlock(
+                        index: idx, plaintext: UnsafeRawBufferPointer(rebasing: data[from..<(from + blockLen)]),
+                        final: final, into: dst)
                     continue
                 }
                 for k in 0..<blockLen { scratch[k] = 0 }
@@ -173,10 +186,15 @@ extension Container {
                 if from < to {
                     scratch.withUnsafeMutableBytes { p in
                         UnsafeMutableRawBufferPointer(rebasing: p[Int(from - blockStart)..<Int(to - blockStart)])
-                            .copyMemory(from: UnsafeRawBufferPointer(rebasing: data[Int(from - offset)..<Int(to - offset)]))
+                            .copyMemory(
+                                from: UnsafeRawBufferPointer(rebasing: data[Int(from - offset)..<Int(to - offset)]))
                     }
                 }
-                try scratch.withUnsafeBytes { try sealBlock(index: idx, plaintext: UnsafeRawBufferPointer(rebasing: $0[0..<blockLen]), final: final, into: dst) }
+                try scratch.withUnsafeBytes {
+                    try sealBlock(
+                        index: idx, plaintext: UnsafeRawBufferPointer(rebasing: $0[0..<blockLen]), final: final,
+                        into: dst)
+                }
             }
         }
         return out

@@ -16,7 +16,9 @@ public struct Grant: Equatable, Sendable {
     /// The content key wrapped to the recipient's X25519 public key, or empty.
     public var recipientWrappedKey: [UInt8]
 
-    public init(identity: String, rights: UInt16, expiry: Int64? = nil, shareId: [UInt8], recipientWrappedKey: [UInt8] = []) {
+    public init(
+        identity: String, rights: UInt16, expiry: Int64? = nil, shareId: [UInt8], recipientWrappedKey: [UInt8] = []
+    ) {
         self.identity = identity; self.rights = rights; self.expiry = expiry
         self.shareId = shareId; self.recipientWrappedKey = recipientWrappedKey
     }
@@ -48,8 +50,10 @@ public struct HeaderFields: Equatable, Sendable {
     /// Never-written block ranges, sorted and disjoint (at most `HeaderSlot.maxHoleRanges`).
     public var holes: [BlockRange]
 
-    public init(fileId: [UInt8], labelId: String, labelKeyVersion: UInt32, ownerUid: UInt32, labeledAt: Int64,
-                method: LabelingMethod, expiry: Int64? = nil, grants: [Grant] = [], holes: [BlockRange] = []) {
+    public init(
+        fileId: [UInt8], labelId: String, labelKeyVersion: UInt32, ownerUid: UInt32, labeledAt: Int64,
+        method: LabelingMethod, expiry: Int64? = nil, grants: [Grant] = [], holes: [BlockRange] = []
+    ) {
         self.fileId = fileId; self.labelId = labelId; self.labelKeyVersion = labelKeyVersion; self.ownerUid = ownerUid
         self.labeledAt = labeledAt; self.method = method; self.expiry = expiry; self.grants = grants
         self.holes = holes
@@ -63,7 +67,7 @@ struct HeaderSlot {
     var generation: UInt64
     var mac: [UInt8]
 
-    static let prefixSize = 24      // magic, version, flags, generation, body length
+    static let prefixSize = 24  // magic, version, flags, generation, body length
     static let macSize = 32
     static let maxBody = Layout.slotSize - prefixSize - macSize
     /// Flag bit 0: the body ends with a hole list. A reader of a file without holes sees flags 0, as before.
@@ -135,11 +139,15 @@ struct HeaderSlot {
         let bodyStart = r.position
         let body = Array(try r.take(bodyLength, "body"))
         let mac = Array(try r.take(macSize, "mac"))
-        guard slot[r.position...].allSatisfy({ $0 == 0 }) else { throw ContainerError.corruptHeader("slot padding is not zero") }
+        guard slot[r.position...].allSatisfy({ $0 == 0 }) else {
+            throw ContainerError.corruptHeader("slot padding is not zero")
+        }
 
         var b = ByteReader(body)
         let fileId = Array(try b.take(16, "file id"))
-        guard try b.u32("block size") == UInt32(Layout.blockSize) else { throw ContainerError.corruptHeader("block size") }
+        guard try b.u32("block size") == UInt32(Layout.blockSize) else {
+            throw ContainerError.corruptHeader("block size")
+        }
         guard let label = String(validating: try b.shortBytes("label"), as: UTF8.self), !label.isEmpty else {
             throw ContainerError.corruptHeader("label id")
         }
@@ -148,7 +156,9 @@ struct HeaderSlot {
         guard wrapped.count == AESGCM.overhead + 32 else { throw ContainerError.corruptHeader("wrapped key length") }
         let owner = try b.u32("owner")
         let labeledAt = try b.i64("labeled at")
-        guard let method = LabelingMethod(rawValue: try b.u8("method")) else { throw ContainerError.corruptHeader("labeling method") }
+        guard let method = LabelingMethod(rawValue: try b.u8("method")) else {
+            throw ContainerError.corruptHeader("labeling method")
+        }
         let expiry = try b.i64("expiry")
         var grants: [Grant] = []
         for _ in 0..<Int(try b.u8("grant count")) {
@@ -159,15 +169,21 @@ struct HeaderSlot {
             let gexp = try b.i64("grant expiry")
             let share = Array(try b.take(16, "share id"))
             let rw = try b.mediumBytes("grant key")
-            grants.append(Grant(identity: who, rights: rights, expiry: gexp == 0 ? nil : gexp, shareId: share, recipientWrappedKey: rw))
+            grants.append(
+                Grant(
+                    identity: who, rights: rights, expiry: gexp == 0 ? nil : gexp, shareId: share,
+                    recipientWrappedKey: rw))
         }
         let holes = flags & holesFlag != 0 ? try parseHoles(&b) : []
         guard b.remaining == 0 else { throw ContainerError.corruptHeader("trailing bytes in body") }
-        let fields = HeaderFields(fileId: fileId, labelId: label, labelKeyVersion: keyVersion, ownerUid: owner,
-                                  labeledAt: labeledAt, method: method, expiry: expiry == 0 ? nil : expiry,
-                                  grants: grants, holes: holes)
-        return (HeaderSlot(fields: fields, wrappedKey: wrapped, generation: generation, mac: mac),
-                Array(slot[0..<(bodyStart + bodyLength)]))
+        let fields = HeaderFields(
+            fileId: fileId, labelId: label, labelKeyVersion: keyVersion, ownerUid: owner,
+            labeledAt: labeledAt, method: method, expiry: expiry == 0 ? nil : expiry,
+            grants: grants, holes: holes)
+        return (
+            HeaderSlot(fields: fields, wrappedKey: wrapped, generation: generation, mac: mac),
+            Array(slot[0..<(bodyStart + bodyLength)])
+        )
     }
 }
 

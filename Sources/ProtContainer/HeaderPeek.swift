@@ -12,7 +12,9 @@ public struct HeaderPeek: Sendable {
 
 extension Container {
     public static func peek(fd: Int32) -> HeaderPeek? {
-        guard let (region, n) = try? headerRegion(fd), n == Layout.headerSize, var p = peek(headerRegion: region) else { return nil }
+        guard let (region, n) = try? headerRegion(fd), n == Layout.headerSize, var p = peek(headerRegion: region) else {
+            return nil
+        }
         p.plaintextSize = (try? FileIO.size(fd)).flatMap { Layout.plaintextSize(ciphertextSize: $0) }
         return p
     }
@@ -24,9 +26,13 @@ extension Container {
         var best: HeaderSlot?
         for i in 0..<Layout.slotCount {
             let slot = Array(region[(i * Layout.slotSize)..<((i + 1) * Layout.slotSize)])
-            if let parsed = try? HeaderSlot.parse(slot), parsed.slot.generation >= (best?.generation ?? 0) { best = parsed.slot }
+            if let parsed = try? HeaderSlot.parse(slot), parsed.slot.generation >= (best?.generation ?? 0) {
+                best = parsed.slot
+            }
         }
         guard let b = best else { return nil }
-        return HeaderPeek(labelId: b.fields.labelId, labelKeyVersion: b.fields.labelKeyVersion, method: b.fields.method, plaintextSize: nil)
+        return HeaderPeek(
+            labelId: b.fields.labelId, labelKeyVersion: b.fields.labelKeyVersion, method: b.fields.method,
+            plaintextSize: nil)
     }
 }

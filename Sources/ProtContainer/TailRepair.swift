@@ -23,11 +23,14 @@ extension Container {
         let (candidates, _) = try authenticatedSlots(region, keys: .labelKeys(keys))
         guard let newest = candidates.first else { return .notATornTail("no header slot authenticates") }
         func sized(_ size: UInt64) throws -> Container {
-            try Container(fd: fd, fields: newest.slot.fields, size: size, generation: newest.slot.generation,
-                          activeSlot: newest.index, headerMAC: newest.slot.mac, wrappedKey: newest.slot.wrappedKey,
-                          fileKey: newest.fileKey)
+            try Container(
+                fd: fd, fields: newest.slot.fields, size: size, generation: newest.slot.generation,
+                activeSlot: newest.index, headerMAC: newest.slot.mac, wrappedKey: newest.slot.wrappedKey,
+                fileKey: newest.fileKey)
         }
-        let whole = cipherSize > UInt64(Layout.headerSize) ? (cipherSize - UInt64(Layout.headerSize)) / UInt64(Layout.sealedBlockSize) : 0
+        let whole =
+            cipherSize > UInt64(Layout.headerSize)
+            ? (cipherSize - UInt64(Layout.headerSize)) / UInt64(Layout.sealedBlockSize) : 0
         // A container sized for `whole` full blocks lets readBlock check every full block as non-final.
         let probe = try sized((whole + 1) * UInt64(Layout.blockSize))
         var good: UInt64 = 0
@@ -44,7 +47,7 @@ extension Container {
         let newCipher = Layout.ciphertextSize(plaintextSize: keptSize)
         try FileIO.truncate(fd, newCipher)
         guard fsync(fd) == 0 else { throw ContainerError.io("fsync", .current) }
-        _ = try open(fd: fd, keys: keys)   // it must open now
+        _ = try open(fd: fd, keys: keys)  // it must open now
         return .cut(keptSize: keptSize, lostBytes: cipherSize > newCipher ? cipherSize - newCipher : 0)
     }
 }

@@ -11,16 +11,20 @@ public enum AESGCM {
     public static let overhead = nonceSize + tagSize
 
     /// Seals `plaintext` with a fresh random nonce into `out`, which must hold `plaintext.count + overhead` bytes.
-    public static func seal(key: SecureBytes, plaintext: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
-                            into out: UnsafeMutableRawBufferPointer) throws {
+    public static func seal(
+        key: SecureBytes, plaintext: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
+        into out: UnsafeMutableRawBufferPointer
+    ) throws {
         guard out.count == plaintext.count + overhead else { throw CryptoError.invalidLength("seal output") }
         try ThreadContexts.current.nonce(into: out.baseAddress!)
         try sealWithNonce(key: key, plaintext: plaintext, aad: aad, into: out)
     }
 
     /// Seals with the nonce already in `out[0..<12]`. Only for known-answer tests and `seal`.
-    public static func sealWithNonce(key: SecureBytes, plaintext: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
-                                     into out: UnsafeMutableRawBufferPointer) throws {
+    public static func sealWithNonce(
+        key: SecureBytes, plaintext: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
+        into out: UnsafeMutableRawBufferPointer
+    ) throws {
         guard key.count == keySize else { throw CryptoError.invalidLength("AES-256 key") }
         guard out.count == plaintext.count + overhead else { throw CryptoError.invalidLength("seal output") }
         let ctx = try ThreadContexts.current.encryptor(for: key)
@@ -28,13 +32,19 @@ public enum AESGCM {
         guard EVP_EncryptInit_ex2(ctx, nil, nil, base, nil) == 1 else { throw CryptoError.openssl("set IV") }
         var len: Int32 = 0
         if aad.count > 0 {
-            guard EVP_EncryptUpdate(ctx, nil, &len, aad.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                    Int32(aad.count)) == 1 else { throw CryptoError.openssl("AAD") }
+            guard
+                EVP_EncryptUpdate(
+                    ctx, nil, &len, aad.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                    Int32(aad.count)) == 1
+            else { throw CryptoError.openssl("AAD") }
         }
         if plaintext.count > 0 {
-            guard EVP_EncryptUpdate(ctx, base + nonceSize, &len,
-                                    plaintext.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                    Int32(plaintext.count)) == 1 else { throw CryptoError.openssl("encrypt") }
+            guard
+                EVP_EncryptUpdate(
+                    ctx, base + nonceSize, &len,
+                    plaintext.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                    Int32(plaintext.count)) == 1
+            else { throw CryptoError.openssl("encrypt") }
         }
         guard EVP_EncryptFinal_ex(ctx, base + nonceSize + plaintext.count, &len) == 1 else {
             throw CryptoError.openssl("encrypt final")
@@ -47,8 +57,10 @@ public enum AESGCM {
 
     /// Opens `sealed` into `out` (which must hold `sealed.count - overhead` bytes). Throws
     /// `authenticationFailed` and leaves `out` zeroed if the tag does not verify.
-    public static func open(key: SecureBytes, sealed: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
-                            into out: UnsafeMutableRawBufferPointer) throws {
+    public static func open(
+        key: SecureBytes, sealed: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer,
+        into out: UnsafeMutableRawBufferPointer
+    ) throws {
         guard key.count == keySize else { throw CryptoError.invalidLength("AES-256 key") }
         guard sealed.count >= overhead, out.count == sealed.count - overhead else {
             throw CryptoError.invalidLength("sealed block")
@@ -59,8 +71,11 @@ public enum AESGCM {
         guard EVP_DecryptInit_ex2(ctx, nil, nil, base, nil) == 1 else { throw CryptoError.openssl("set IV") }
         var len: Int32 = 0
         if aad.count > 0 {
-            guard EVP_DecryptUpdate(ctx, nil, &len, aad.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                    Int32(aad.count)) == 1 else { throw CryptoError.openssl("AAD") }
+            guard
+                EVP_DecryptUpdate(
+                    ctx, nil, &len, aad.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                    Int32(aad.count)) == 1
+            else { throw CryptoError.openssl("AAD") }
         }
         let dst = out.baseAddress?.assumingMemoryBound(to: UInt8.self)
         if n > 0 {
@@ -72,7 +87,9 @@ public enum AESGCM {
         guard EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, Int32(tagSize), tag) == 1 else {
             throw CryptoError.openssl("set tag")
         }
-        let ok = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { EVP_DecryptFinal_ex(ctx, $0.baseAddress, &len) }
+        let ok = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) {
+            EVP_DecryptFinal_ex(ctx, $0.baseAddress, &len)
+        }
         if ok != 1 {
             if n > 0 { out.initializeMemory(as: UInt8.self, repeating: 0) }
             throw CryptoError.authenticationFailed
@@ -164,11 +181,17 @@ final class ThreadContexts {
     }
 
     /// Re-keys `ctx` only when `key` is not the one it already holds.
-    private func keyed(_ ctx: OpaquePointer, _ current: inout UInt64, _ key: SecureBytes,
-                       _ initialise: (OpaquePointer?, OpaquePointer?, UnsafePointer<UInt8>?, UnsafePointer<UInt8>?, UnsafePointer<OSSL_PARAM>?) -> Int32) throws -> OpaquePointer {
+    private func keyed(
+        _ ctx: OpaquePointer, _ current: inout UInt64, _ key: SecureBytes,
+        _ initialise: (
+            OpaquePointer?, OpaquePointer?, UnsafePointer<UInt8>?, UnsafePointer<UInt8>?, UnsafePointer<OSSL_PARAM>?
+        ) -> Int32
+    ) throws -> OpaquePointer {
         if current != key.identity {
             guard let cipher = Self.cipher else { throw CryptoError.openssl("AES-256-GCM unavailable") }
-            let ok = key.withUnsafeBytes { initialise(ctx, cipher, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), nil, nil) }
+            let ok = key.withUnsafeBytes {
+                initialise(ctx, cipher, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), nil, nil)
+            }
             guard ok == 1 else { current = 0; throw CryptoError.openssl("cipher init") }
             current = key.identity
         }

@@ -29,9 +29,10 @@ public enum Digest {
         var outLen = 0
         let r = key.withUnsafeBytes { k in
             out.withUnsafeMutableBufferPointer { o in
-                EVP_Q_mac(nil, "HMAC", nil, "SHA256", nil, k.baseAddress, k.count,
-                          data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count,
-                          o.baseAddress, sha256Size, &outLen)
+                EVP_Q_mac(
+                    nil, "HMAC", nil, "SHA256", nil, k.baseAddress, k.count,
+                    data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count,
+                    o.baseAddress, sha256Size, &outLen)
             }
         }
         guard r != nil, outLen == sha256Size else { throw CryptoError.openssl("HMAC-SHA256") }

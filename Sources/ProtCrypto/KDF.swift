@@ -15,7 +15,9 @@ public enum KDF {
         try key.withUnsafeBytes { ikm in try hkdf(ikm: ikm, salt: salt, info: info, length: length) }
     }
 
-    public static func hkdf(ikm: UnsafeRawBufferPointer, salt: [UInt8], info: [UInt8], length: Int) throws -> SecureBytes {
+    public static func hkdf(ikm: UnsafeRawBufferPointer, salt: [UInt8], info: [UInt8], length: Int) throws
+        -> SecureBytes
+    {
         guard let kdf = hkdf, let ctx = EVP_KDF_CTX_new(kdf) else { throw CryptoError.openssl("HKDF unavailable") }
         defer { EVP_KDF_CTX_free(ctx) }
         let out = SecureBytes(count: length)
@@ -24,10 +26,11 @@ public enum KDF {
             infoCopy.withUnsafeMutableBytes { i in
                 var params: [OSSL_PARAM] = [
                     OSSL_PARAM_construct_utf8_string(pDigest, sha256Name, 0),
-                    OSSL_PARAM_construct_octet_string(pKey, UnsafeMutableRawPointer(mutating: ikm.baseAddress), ikm.count),
+                    OSSL_PARAM_construct_octet_string(
+                        pKey, UnsafeMutableRawPointer(mutating: ikm.baseAddress), ikm.count),
                     OSSL_PARAM_construct_octet_string(pSalt, s.baseAddress, s.count),
                     OSSL_PARAM_construct_octet_string(pInfo, i.baseAddress, i.count),
-                    OSSL_PARAM_construct_end(),
+                    OSSL_PARAM_construct_end()
                 ]
                 return out.withUnsafeMutableBytes { o in
                     EVP_KDF_derive(ctx, o.baseAddress!.assumingMemoryBound(to: UInt8.self), length, &params)
@@ -51,16 +54,19 @@ public enum KDF {
     }
 
     /// scrypt (RFC 7914). `maxmem` is passed explicitly: OpenSSL's 32 MiB default rejects N = 2^16.
-    public static func scrypt(password: [UInt8], salt: [UInt8], params: ScryptParameters, length: Int = 32) throws -> SecureBytes {
+    public static func scrypt(password: [UInt8], salt: [UInt8], params: ScryptParameters, length: Int = 32) throws
+        -> SecureBytes
+    {
         let out = SecureBytes(count: length)
         let maxmem = params.memoryBytes * UInt64(params.p) + (16 << 20)
         let ok = out.withUnsafeMutableBytes { o in
             password.withUnsafeBufferPointer { pw in
                 salt.withUnsafeBufferPointer { s in
                     pw.withMemoryRebound(to: CChar.self) { pwc in
-                        EVP_PBE_scrypt(pwc.baseAddress, pw.count, s.baseAddress, s.count,
-                                       UInt64(1) << UInt64(params.logN), UInt64(params.r), UInt64(params.p), maxmem,
-                                       o.baseAddress!.assumingMemoryBound(to: UInt8.self), length)
+                        EVP_PBE_scrypt(
+                            pwc.baseAddress, pw.count, s.baseAddress, s.count,
+                            UInt64(1) << UInt64(params.logN), UInt64(params.r), UInt64(params.p), maxmem,
+                            o.baseAddress!.assumingMemoryBound(to: UInt8.self), length)
                     }
                 }
             }

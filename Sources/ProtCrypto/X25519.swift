@@ -15,14 +15,20 @@ public enum X25519 {
         defer { EVP_PKEY_free(key) }
         let priv = SecureBytes(count: keySize)
         var len = keySize
-        guard priv.withUnsafeMutableBytes({ EVP_PKEY_get_raw_private_key(key, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), &len) }) == 1,
-              len == keySize else { throw CryptoError.openssl("X25519 private key export") }
+        guard
+            priv.withUnsafeMutableBytes({
+                EVP_PKEY_get_raw_private_key(key, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), &len)
+            }) == 1,
+            len == keySize
+        else { throw CryptoError.openssl("X25519 private key export") }
         return KeyPair(privateKey: priv, publicKey: try publicKey(of: key))
     }
 
     /// A fresh key pair as an OpenSSL key object (freed by the caller).
     private static func generateKey() throws -> OpaquePointer {
-        guard let ctx = EVP_PKEY_CTX_new_from_name(nil, "X25519", nil) else { throw CryptoError.openssl("X25519 unavailable") }
+        guard let ctx = EVP_PKEY_CTX_new_from_name(nil, "X25519", nil) else {
+            throw CryptoError.openssl("X25519 unavailable")
+        }
         defer { EVP_PKEY_CTX_free(ctx) }
         var pkey: OpaquePointer? = nil
         guard EVP_PKEY_keygen_init(ctx) == 1, EVP_PKEY_generate(ctx, &pkey) == 1, let key = pkey else {
@@ -46,17 +52,24 @@ public enum X25519 {
 
     private static func derive(_ mine: OpaquePointer, _ peerPublicKey: [UInt8]) throws -> SecureBytes {
         guard peerPublicKey.count == keySize else { throw CryptoError.invalidLength("X25519 public key") }
-        guard let peer = peerPublicKey.withUnsafeBufferPointer({
-            EVP_PKEY_new_raw_public_key_ex(nil, "X25519", nil, $0.baseAddress, keySize)
-        }) else { throw CryptoError.openssl("X25519 public key import") }
+        guard
+            let peer = peerPublicKey.withUnsafeBufferPointer({
+                EVP_PKEY_new_raw_public_key_ex(nil, "X25519", nil, $0.baseAddress, keySize)
+            })
+        else { throw CryptoError.openssl("X25519 public key import") }
         defer { EVP_PKEY_free(peer) }
-        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, mine, nil) else { throw CryptoError.openssl("X25519 derive ctx") }
+        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, mine, nil) else {
+            throw CryptoError.openssl("X25519 derive ctx")
+        }
         defer { EVP_PKEY_CTX_free(ctx) }
         let out = SecureBytes(count: keySize)
         var len = keySize
         guard EVP_PKEY_derive_init(ctx) == 1, EVP_PKEY_derive_set_peer_ex(ctx, peer, 1) == 1,
-              out.withUnsafeMutableBytes({ EVP_PKEY_derive(ctx, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), &len) }) == 1,
-              len == keySize else {
+            out.withUnsafeMutableBytes({
+                EVP_PKEY_derive(ctx, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), &len)
+            }) == 1,
+            len == keySize
+        else {
             // Includes the all-zero output of a small-order peer point, which OpenSSL rejects.
             throw CryptoError.openssl("X25519 derive")
         }
@@ -70,8 +83,9 @@ public enum X25519 {
         let eph = try generateKey()
         defer { EVP_PKEY_free(eph) }
         let ephPublic = try publicKey(of: eph)
-        let kek = try wrappingKey(secret: try derive(eph, recipientPublicKey),
-                                  ephemeral: ephPublic, recipient: recipientPublicKey, context: context)
+        let kek = try wrappingKey(
+            secret: try derive(eph, recipientPublicKey),
+            ephemeral: ephPublic, recipient: recipientPublicKey, context: context)
         let sealed = try AESGCM.seal(key: kek, plaintext: key.exportBytes(), aad: context)
         return ephPublic + sealed
     }
@@ -81,18 +95,24 @@ public enum X25519 {
         let eph = Array(wrapped[0..<keySize])
         let key = try Self.privateKey(privateKey)
         defer { EVP_PKEY_free(key) }
-        let kek = try wrappingKey(secret: try derive(key, eph), ephemeral: eph, recipient: try publicKey(of: key), context: context)
+        let kek = try wrappingKey(
+            secret: try derive(key, eph), ephemeral: eph, recipient: try publicKey(of: key), context: context)
         return try AESGCM.openKey(key: kek, sealed: Array(wrapped[keySize...]), aad: context)
     }
 
-    private static func wrappingKey(secret: SecureBytes, ephemeral: [UInt8], recipient: [UInt8], context: [UInt8]) throws -> SecureBytes {
+    private static func wrappingKey(secret: SecureBytes, ephemeral: [UInt8], recipient: [UInt8], context: [UInt8])
+        throws -> SecureBytes
+    {
         try KDF.hkdf(key: secret, salt: ephemeral + recipient, info: Array("protfs v1 x25519 key wrap".utf8) + context)
     }
 
     private static func privateKey(_ priv: SecureBytes) throws -> OpaquePointer {
-        guard priv.count == keySize, let key = priv.withUnsafeBytes({
-            EVP_PKEY_new_raw_private_key_ex(nil, "X25519", nil, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), keySize)
-        }) else { throw CryptoError.openssl("X25519 private key import") }
+        guard priv.count == keySize,
+            let key = priv.withUnsafeBytes({
+                EVP_PKEY_new_raw_private_key_ex(
+                    nil, "X25519", nil, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), keySize)
+            })
+        else { throw CryptoError.openssl("X25519 private key import") }
         return key
     }
 
@@ -100,7 +120,8 @@ public enum X25519 {
         var pub = [UInt8](repeating: 0, count: keySize)
         var len = keySize
         guard pub.withUnsafeMutableBufferPointer({ EVP_PKEY_get_raw_public_key(key, $0.baseAddress, &len) }) == 1,
-              len == keySize else { throw CryptoError.openssl("X25519 public key export") }
+            len == keySize
+        else { throw CryptoError.openssl("X25519 public key export") }
         return pub
     }
 }

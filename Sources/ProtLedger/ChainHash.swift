@@ -11,7 +11,8 @@ public enum ChainHash {
     /// `prefix` then the canonical row, built in one buffer: the writer hashes every row it commits.
     static func encode(_ e: LedgerEvent, after prefix: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(prefix.count + 192 + (e.path?.count ?? 0) + (e.newPath?.count ?? 0) + (e.detail?.utf8.count ?? 0))
+        out.reserveCapacity(
+            prefix.count + 192 + (e.path?.count ?? 0) + (e.newPath?.count ?? 0) + (e.detail?.utf8.count ?? 0))
         out += prefix
         out += domain
         func int(_ v: Int64?) {

@@ -43,7 +43,8 @@ final class Checkpointer: @unchecked Sendable {
         recent = try RecentRows(db: db)
         // The path index is the one a move updates at random places: its leaves for the chunk's paths are read
         // here, outside the write lock, so the move itself finds them in memory.
-        warm = try db.prepare("SELECT count(*) FROM events WHERE path IN (SELECT path FROM events_recent WHERE seq <= ?)")
+        warm = try db.prepare(
+            "SELECT count(*) FROM events WHERE path IN (SELECT path FROM events_recent WHERE seq <= ?)")
         let t = Thread { [unowned self] in
             nameThisThread("protfs-checkpt")
             var seen = committedRows()

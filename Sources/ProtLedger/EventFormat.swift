@@ -7,29 +7,36 @@ import ProtCrypto
 public enum EventFormat: String, CaseIterable, Sendable {
     case table, json, csv
 
-    public static let csvColumns = ["seq", "time", "event", "outcome", "uid", "user", "gid", "pid", "process", "path",
-                                    "new_path", "label", "prev_label", "bytes_read", "bytes_written", "detail", "hash"]
+    public static let csvColumns = [
+        "seq", "time", "event", "outcome", "uid", "user", "gid", "pid", "process", "path",
+        "new_path", "label", "prev_label", "bytes_read", "bytes_written", "detail", "hash"
+    ]
 
     public static func isoTime(_ ns: Int64) -> String {
         let secs = ns / 1_000_000_000, frac = ns % 1_000_000_000
         var t = time_t(secs)
         var tm = tm()
         gmtime_r(&t, &tm)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                      tm.tm_hour, tm.tm_min, tm.tm_sec, Int(frac))
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+            tm.tm_hour, tm.tm_min, tm.tm_sec, Int(frac))
     }
 
     // MARK: JSON Lines
 
     public static func jsonLine(_ e: LedgerEvent) -> [UInt8] {
-        var fields: [(String, String)] = [("seq", "\(e.seq)"), ("time", quote(isoTime(e.time))), ("time_ns", "\(e.time)"),
-                                          ("event", quote(e.kind.rawValue)), ("outcome", quote(e.outcome.rawValue))]
+        var fields: [(String, String)] = [
+            ("seq", "\(e.seq)"), ("time", quote(isoTime(e.time))), ("time_ns", "\(e.time)"),
+            ("event", quote(e.kind.rawValue)), ("outcome", quote(e.outcome.rawValue))
+        ]
         func opt(_ k: String, _ v: Int64?) { if let v { fields.append((k, "\(v)")) } }
         func opt(_ k: String, _ v: String?) { if let v { fields.append((k, quote(v))) } }
         func path(_ k: String, _ v: [UInt8]?) {
             guard let v else { return }
             fields.append((k, quote(String(decoding: v, as: UTF8.self))))
-            if String(validating: v, as: UTF8.self) == nil { fields.append((k + "_b64", quote(Data(v).base64EncodedString()))) }
+            if String(validating: v, as: UTF8.self) == nil {
+                fields.append((k + "_b64", quote(Data(v).base64EncodedString())))
+            }
         }
         opt("uid", e.uid); opt("user", e.user); opt("gid", e.gid); opt("pid", e.pid); opt("process", e.process)
         path("path", e.path); path("new_path", e.newPath); opt("label", e.label); opt("prev_label", e.previousLabel)
@@ -61,9 +68,11 @@ public enum EventFormat: String, CaseIterable, Sendable {
     public static func csvRow(_ e: LedgerEvent) -> [UInt8] {
         func s(_ v: String?) -> [UInt8] { v.map { Array($0.utf8) } ?? [] }
         func i(_ v: Int64?) -> [UInt8] { v.map { Array(String($0).utf8) } ?? [] }
-        let cells: [[UInt8]] = [i(e.seq), s(isoTime(e.time)), s(e.kind.rawValue), s(e.outcome.rawValue), i(e.uid), s(e.user),
-                                i(e.gid), i(e.pid), s(e.process), e.path ?? [], e.newPath ?? [], s(e.label), s(e.previousLabel),
-                                i(e.bytesRead), i(e.bytesWritten), s(e.detail), s(Hex.encode(e.hash))]
+        let cells: [[UInt8]] = [
+            i(e.seq), s(isoTime(e.time)), s(e.kind.rawValue), s(e.outcome.rawValue), i(e.uid), s(e.user),
+            i(e.gid), i(e.pid), s(e.process), e.path ?? [], e.newPath ?? [], s(e.label), s(e.previousLabel),
+            i(e.bytesRead), i(e.bytesWritten), s(e.detail), s(Hex.encode(e.hash))
+        ]
         var out: [UInt8] = []
         for (n, c) in cells.enumerated() {
             if n > 0 { out.append(UInt8(ascii: ",")) }
@@ -71,7 +80,9 @@ public enum EventFormat: String, CaseIterable, Sendable {
                 out.append(0x22)
                 for b in c { out.append(b); if b == 0x22 { out.append(0x22) } }
                 out.append(0x22)
-            } else { out += c }
+            } else {
+                out += c
+            }
         }
         return out + [0x0D, 0x0A]
     }
@@ -89,9 +100,13 @@ public enum EventFormat: String, CaseIterable, Sendable {
             let who = e.user ?? e.uid.map { "uid \($0)" } ?? ""
             let proc = e.process.map { "\(printable(Array($0.utf8)))[\(e.pid ?? 0)]" } ?? ""
             var detail = e.detail.map { printable(Array($0.utf8)) } ?? ""
-            if let r = e.bytesRead, let w = e.bytesWritten { detail = "read \(r) written \(w)" + (detail.isEmpty ? "" : "; " + detail) }
-            lines.append(["\(e.seq)", String(isoTime(e.time).prefix(23)) + "Z", e.kind.rawValue, e.outcome.rawValue,
-                          printable(Array(who.utf8)), proc, path, label, detail])
+            if let r = e.bytesRead, let w = e.bytesWritten {
+                detail = "read \(r) written \(w)" + (detail.isEmpty ? "" : "; " + detail)
+            }
+            lines.append([
+                "\(e.seq)", String(isoTime(e.time).prefix(23)) + "Z", e.kind.rawValue, e.outcome.rawValue,
+                printable(Array(who.utf8)), proc, path, label, detail
+            ])
         }
         var widths = [Int](repeating: 0, count: header.count)
         for l in lines { for (i, c) in l.enumerated() { widths[i] = max(widths[i], c.count) } }
@@ -120,10 +135,17 @@ public enum EventFormat: String, CaseIterable, Sendable {
                     case 0x09: out += "\\t"
                     default: out += String(format: "\\x%02x", b)
                     }
-                } else if b == UInt8(ascii: "\\") { out += "\\\\" } else { out.unicodeScalars.append(Unicode.Scalar(b)) }
+                } else if b == UInt8(ascii: "\\") {
+                    out += "\\\\"
+                } else {
+                    out.unicodeScalars.append(Unicode.Scalar(b))
+                }
                 i += 1
             } else if len > 1, i + len <= bytes.count, let s = String(validating: bytes[i..<(i + len)], as: UTF8.self),
-                      !s.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format }) {
+                !s.unicodeScalars.contains(where: {
+                    $0.properties.generalCategory == .control || $0.properties.generalCategory == .format
+                })
+            {
                 out += s
                 i += len
             } else {

@@ -80,7 +80,9 @@ final class GroupCommitter: @unchecked Sendable {
         begin = try db.prepare("BEGIN IMMEDIATE")
         commitStatement = try db.prepare("COMMIT")
         recent = try RecentRows(db: db)
-        let t = Thread { [unowned self] in nameThisThread("protfs-ledger"); self.run() }
+        let t = Thread { [unowned self] in
+            nameThisThread("protfs-ledger"); self.run()
+        }
         t.start()
     }
 
@@ -132,7 +134,7 @@ final class GroupCommitter: @unchecked Sendable {
                 if let failure = q.failure, !t.isBarrier { return .refused(failure) }
                 guard q.tickets.count < Self.capacity else { return .full }
                 let wasEmpty = q.tickets.isEmpty
-                if t.event.time == 0 { t.event.time = currentTimeNanos() }   // the event's time, not its commit's
+                if t.event.time == 0 { t.event.time = currentTimeNanos() }  // the event's time, not its commit's
                 q.tickets.append(t)
                 if t.waits { q.waitersQueued += 1 }
                 if t.isBarrier || !t.waits || !q.alone { t.leads = false }
@@ -248,7 +250,9 @@ final class GroupCommitter: @unchecked Sendable {
                 served += waiters
                 for t in take where !t.isBarrier { t.seq = try rows.write(t.event) }
                 batch += take
-                if served == 0 || served >= target || batch.count >= Self.maxBatch || currentTimeNanos() >= deadline { break }
+                if served == 0 || served >= target || batch.count >= Self.maxBatch || currentTimeNanos() >= deadline {
+                    break
+                }
                 _ = work.wait(timeout: .now() + .microseconds(50))
             }
             try keepBacklogBounded(head: rows.seq)
@@ -299,14 +303,18 @@ extension Ledger {
 
     static func headValue(seq: Int64, time: Int64, hash: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
-        for v in [seq, time] { for s in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: v >> Int64(s))) } }
+        for v in [seq, time] {
+            for s in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: v >> Int64(s))) }
+        }
         return out + hash
     }
 
     /// Appends rows after the current head inside the caller's transaction, updating the head in `meta`.
     /// Times never go backwards, so time order and sequence order agree. Returns the last time used.
-    static func writeRows(_ events: [LedgerEvent], db: Database, insert: Statement, setMeta: Statement, lastTime: Int64,
-                          assigned: (Int, Int64) -> Void) throws -> Int64 {
+    static func writeRows(
+        _ events: [LedgerEvent], db: Database, insert: Statement, setMeta: Statement, lastTime: Int64,
+        assigned: (Int, Int64) -> Void
+    ) throws -> Int64 {
         var rows = try RowWriter(db: db, insert: insert, lastTime: lastTime)
         for (i, event) in events.enumerated() { assigned(i, try rows.write(event)) }
         return try rows.finish(setMeta: setMeta)
@@ -330,9 +338,12 @@ extension Ledger {
             e.seq = seq; e.time = time; e.prevHash = prev
             e.hash = ChainHash.hash(e, prev: prev)
             insert.reset()
-            insert.bind(1, e.seq); insert.bind(2, e.time); insert.bind(3, e.kind.rawValue); insert.bind(4, e.outcome.rawValue)
-            insert.bind(5, e.uid); insert.bind(6, e.user); insert.bind(7, e.gid); insert.bind(8, e.pid); insert.bind(9, e.process)
-            insert.bind(10, blob: e.path); insert.bind(11, blob: e.newPath); insert.bind(12, e.label); insert.bind(13, e.previousLabel)
+            insert.bind(1, e.seq); insert.bind(2, e.time); insert.bind(3, e.kind.rawValue);
+            insert.bind(4, e.outcome.rawValue)
+            insert.bind(5, e.uid); insert.bind(6, e.user); insert.bind(7, e.gid); insert.bind(8, e.pid);
+            insert.bind(9, e.process)
+            insert.bind(10, blob: e.path); insert.bind(11, blob: e.newPath); insert.bind(12, e.label);
+            insert.bind(13, e.previousLabel)
             insert.bind(14, e.bytesRead); insert.bind(15, e.bytesWritten); insert.bind(16, e.detail)
             insert.bind(17, blob: e.prevHash); insert.bind(18, blob: e.hash)
             try insert.run()

@@ -6,7 +6,8 @@ public enum LedgerError: Error, CustomStringConvertible {
     case closed
     public var description: String {
         switch self {
-        case .malformedRow(let seq, let why): return "ledger row \(seq) is malformed (\(why)); run 'protfs audit verify'"
+        case .malformedRow(let seq, let why):
+            return "ledger row \(seq) is malformed (\(why)); run 'protfs audit verify'"
         case .closed: return "ledger is closed"
         }
     }
@@ -30,7 +31,8 @@ public final class Ledger: @unchecked Sendable {
         case full
     }
 
-    static let columns = "seq, ts, event, outcome, uid, user, gid, pid, process, path, new_path, label, prev_label, bytes_read, bytes_written, detail, prev_hash, hash"
+    static let columns =
+        "seq, ts, event, outcome, uid, user, gid, pid, process, path, new_path, label, prev_label, bytes_read, bytes_written, detail, prev_hash, hash"
 
     /// `pageCacheMiB` bounds SQLite's page cache on each of the two writing connections (appends, and the
     /// checkpointer's index moves): a long-running mount keeps it small to stay within its memory budget,
@@ -51,7 +53,9 @@ public final class Ledger: @unchecked Sendable {
             try db.exec("PRAGMA cache_size=-\(pageCacheMiB * 1024)")
             let committer = try GroupCommitter(db: db)
             self.committer = committer
-            checkpointer = try Checkpointer(path: path, pageCacheMiB: pageCacheMiB, gate: committer.commitTurn) { [weak committer] in committer?.committedRows ?? 0 }
+            checkpointer = try Checkpointer(path: path, pageCacheMiB: pageCacheMiB, gate: committer.commitTurn) {
+                [weak committer] in committer?.committedRows ?? 0
+            }
         }
     }
 
@@ -75,28 +79,28 @@ public final class Ledger: @unchecked Sendable {
     }
 
     static let columnDefinitions = """
-      seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, event TEXT NOT NULL, outcome TEXT NOT NULL,
-      uid INTEGER, user TEXT, gid INTEGER, pid INTEGER, process TEXT,
-      path BLOB, new_path BLOB, label TEXT, prev_label TEXT,
-      bytes_read INTEGER, bytes_written INTEGER, detail TEXT,
-      prev_hash BLOB NOT NULL, hash BLOB NOT NULL
-      """
+        seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, event TEXT NOT NULL, outcome TEXT NOT NULL,
+        uid INTEGER, user TEXT, gid INTEGER, pid INTEGER, process TEXT,
+        path BLOB, new_path BLOB, label TEXT, prev_label TEXT,
+        bytes_read INTEGER, bytes_written INTEGER, detail TEXT,
+        prev_hash BLOB NOT NULL, hash BLOB NOT NULL
+        """
 
     /// Appends land in `events_recent`, which has no secondary index, so a commit writes few pages; the
     /// checkpointer moves them into the indexed `events` table in large batches. Readers see both.
     static let schema = """
-    CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS events(\(columnDefinitions));
-    CREATE TABLE IF NOT EXISTS events_recent(\(columnDefinitions));
-    CREATE VIEW IF NOT EXISTS all_events AS SELECT * FROM events UNION ALL SELECT * FROM events_recent;
-    CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
-    CREATE INDEX IF NOT EXISTS events_user_ts ON events(user, ts);
-    CREATE INDEX IF NOT EXISTS events_uid_ts ON events(uid, ts);
-    CREATE INDEX IF NOT EXISTS events_path ON events(path);
-    CREATE INDEX IF NOT EXISTS events_label_ts ON events(label, ts);
-    CREATE INDEX IF NOT EXISTS events_event_ts ON events(event, ts);
-    CREATE INDEX IF NOT EXISTS events_outcome_ts ON events(outcome, ts);
-    """
+        CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS events(\(columnDefinitions));
+        CREATE TABLE IF NOT EXISTS events_recent(\(columnDefinitions));
+        CREATE VIEW IF NOT EXISTS all_events AS SELECT * FROM events UNION ALL SELECT * FROM events_recent;
+        CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
+        CREATE INDEX IF NOT EXISTS events_user_ts ON events(user, ts);
+        CREATE INDEX IF NOT EXISTS events_uid_ts ON events(uid, ts);
+        CREATE INDEX IF NOT EXISTS events_path ON events(path);
+        CREATE INDEX IF NOT EXISTS events_label_ts ON events(label, ts);
+        CREATE INDEX IF NOT EXISTS events_event_ts ON events(event, ts);
+        CREATE INDEX IF NOT EXISTS events_outcome_ts ON events(outcome, ts);
+        """
 
     /// Queues one row and returns at once; it is committed with the next batch, in order. For rows that
     /// gate no access (close with byte counts); a commit failure of such a row is not reported to the caller.
@@ -128,11 +132,16 @@ public final class Ledger: @unchecked Sendable {
 
     static func decode(_ st: Statement) throws -> LedgerEvent {
         let seq = st.int(0) ?? -1
-        guard let kindText = st.text(2), let kind = EventKind(rawValue: kindText) else { throw LedgerError.malformedRow(seq, "unknown event") }
-        guard let outText = st.text(3), let outcome = Outcome(rawValue: outText) else { throw LedgerError.malformedRow(seq, "unknown outcome") }
-        var e = LedgerEvent(kind: kind, outcome: outcome, uid: st.int(4), user: st.text(5), gid: st.int(6), pid: st.int(7),
-                            process: st.text(8), path: st.blob(9), newPath: st.blob(10), label: st.text(11),
-                            previousLabel: st.text(12), bytesRead: st.int(13), bytesWritten: st.int(14), detail: st.text(15))
+        guard let kindText = st.text(2), let kind = EventKind(rawValue: kindText) else {
+            throw LedgerError.malformedRow(seq, "unknown event")
+        }
+        guard let outText = st.text(3), let outcome = Outcome(rawValue: outText) else {
+            throw LedgerError.malformedRow(seq, "unknown outcome")
+        }
+        var e = LedgerEvent(
+            kind: kind, outcome: outcome, uid: st.int(4), user: st.text(5), gid: st.int(6), pid: st.int(7),
+            process: st.text(8), path: st.blob(9), newPath: st.blob(10), label: st.text(11),
+            previousLabel: st.text(12), bytesRead: st.int(13), bytesWritten: st.int(14), detail: st.text(15))
         e.seq = seq
         e.time = st.int(1) ?? 0
         e.prevHash = st.blob(16) ?? []

@@ -34,13 +34,16 @@ public struct LedgerEvent: Sendable, Equatable {
     public var prevHash: [UInt8] = []
     public var hash: [UInt8] = []
 
-    public init(kind: EventKind, outcome: Outcome, uid: Int64? = nil, user: String? = nil, gid: Int64? = nil,
-                pid: Int64? = nil, process: String? = nil, path: [UInt8]? = nil, newPath: [UInt8]? = nil,
-                label: String? = nil, previousLabel: String? = nil, bytesRead: Int64? = nil, bytesWritten: Int64? = nil,
-                detail: String? = nil) {
+    public init(
+        kind: EventKind, outcome: Outcome, uid: Int64? = nil, user: String? = nil, gid: Int64? = nil,
+        pid: Int64? = nil, process: String? = nil, path: [UInt8]? = nil, newPath: [UInt8]? = nil,
+        label: String? = nil, previousLabel: String? = nil, bytesRead: Int64? = nil, bytesWritten: Int64? = nil,
+        detail: String? = nil
+    ) {
         self.kind = kind; self.outcome = outcome; self.uid = uid; self.user = user; self.gid = gid; self.pid = pid
         self.process = process; self.path = path; self.newPath = newPath; self.label = label
-        self.previousLabel = previousLabel; self.bytesRead = bytesRead; self.bytesWritten = bytesWritten; self.detail = detail
+        self.previousLabel = previousLabel; self.bytesRead = bytesRead; self.bytesWritten = bytesWritten;
+        self.detail = detail
     }
 
     public var pathString: String? { path.map { String(decoding: $0, as: UTF8.self) } }

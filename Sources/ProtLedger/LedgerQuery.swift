@@ -47,7 +47,8 @@ extension Ledger {
         let order = " ORDER BY ts \(newestFirst ? "DESC" : "ASC"), seq \(newestFirst ? "DESC" : "ASC")"
         let limit = f.limit.map { " LIMIT \(max(0, $0))" } ?? ""
         // Each table is filtered (and limited) on its own so the indexed one can use its indexes.
-        let sql = "SELECT * FROM (SELECT \(Ledger.columns) FROM events\(whereSQL)\(order)\(limit)) UNION ALL "
+        let sql =
+            "SELECT * FROM (SELECT \(Ledger.columns) FROM events\(whereSQL)\(order)\(limit)) UNION ALL "
             + "SELECT * FROM (SELECT \(Ledger.columns) FROM events_recent\(whereSQL)\(order)\(limit))\(order)\(limit)"
         let st = try db.prepare(sql)
         for (i, b) in binds.enumerated() {
@@ -93,15 +94,22 @@ extension Ledger {
             while try st.step() { out.append((st.text(0) ?? "-", st.int(1) ?? 0)) }
             return out
         }
-        func count(_ sql: String) throws -> Int64 { let st = try db.prepare(sql); return try st.step() ? st.int(0) ?? 0 : 0 }
+        func count(_ sql: String) throws -> Int64 {
+            let st = try db.prepare(sql); return try st.step() ? st.int(0) ?? 0 : 0
+        }
         var r = LedgerReport()
         r.total = try count("SELECT count(*) FROM all_events\(w)")
         r.denied = try count("SELECT count(*) FROM all_events\(w)\(and) outcome = 'denied'")
         r.byLabel = try pairs("SELECT label, count(*) c FROM all_events\(w) GROUP BY label ORDER BY c DESC")
-        r.byUser = try pairs("SELECT coalesce(user, 'uid ' || uid), count(*) c FROM all_events\(w) GROUP BY 1 ORDER BY c DESC")
+        r.byUser = try pairs(
+            "SELECT coalesce(user, 'uid ' || uid), count(*) c FROM all_events\(w) GROUP BY 1 ORDER BY c DESC")
         r.byEvent = try pairs("SELECT event, count(*) c FROM all_events\(w) GROUP BY event ORDER BY c DESC")
-        r.deniedByUser = try pairs("SELECT coalesce(user, 'uid ' || uid), count(*) c FROM all_events\(w)\(and) outcome = 'denied' GROUP BY 1 ORDER BY c DESC")
-        let st = try db.prepare("SELECT path, count(*) c FROM all_events\(w)\(and) path IS NOT NULL GROUP BY path ORDER BY c DESC LIMIT \(top)")
+        r.deniedByUser = try pairs(
+            "SELECT coalesce(user, 'uid ' || uid), count(*) c FROM all_events\(w)\(and) outcome = 'denied' GROUP BY 1 ORDER BY c DESC"
+        )
+        let st = try db.prepare(
+            "SELECT path, count(*) c FROM all_events\(w)\(and) path IS NOT NULL GROUP BY path ORDER BY c DESC LIMIT \(top)"
+        )
         while try st.step() { r.topFiles.append((st.blob(0) ?? [], st.int(1) ?? 0)) }
         return r
     }

@@ -21,25 +21,37 @@ extension Ledger {
         func broken(_ seq: Int64, _ why: String) -> ChainVerification {
             ChainVerification(rowsChecked: checked, firstBroken: seq, reason: why)
         }
-        let st = try db.prepare("SELECT \(Ledger.columns) FROM events UNION ALL SELECT \(Ledger.columns) FROM events_recent ORDER BY seq")
+        let st = try db.prepare(
+            "SELECT \(Ledger.columns) FROM events UNION ALL SELECT \(Ledger.columns) FROM events_recent ORDER BY seq")
         while try st.step() {
             let seq = st.int(0) ?? -1
             if seq != expected {
-                return broken(expected, seq > expected ? "row \(expected) is missing (deleted)" : "unexpected row \(seq)")
+                return broken(
+                    expected, seq > expected ? "row \(expected) is missing (deleted)" : "unexpected row \(seq)")
             }
             let e: LedgerEvent
             do { e = try Ledger.decode(st) } catch { return broken(seq, "\(error)") }
-            guard ConstantTime.equal(e.prevHash, prev) else { return broken(seq, "prev_hash does not link to row \(seq - 1) (row inserted, removed or reordered)") }
-            guard ConstantTime.equal(ChainHash.hash(e, prev: prev), e.hash) else { return broken(seq, "row content does not match its hash (edited)") }
+            guard ConstantTime.equal(e.prevHash, prev) else {
+                return broken(seq, "prev_hash does not link to row \(seq - 1) (row inserted, removed or reordered)")
+            }
+            guard ConstantTime.equal(ChainHash.hash(e, prev: prev), e.hash) else {
+                return broken(seq, "row content does not match its hash (edited)")
+            }
             if e.kind == .prune, let a = Self.parsePruneDetail(e.detail) { lastPrune = a }
             prev = e.hash
             expected += 1
             checked += 1
         }
         let head = try Ledger.headIn(db)
-        if head.seq > expected - 1 { return broken(expected, "rows \(expected)...\(head.seq) are missing (deleted from the end)") }
-        if head.seq < expected - 1 { return broken(head.seq + 1, "rows after \(head.seq) were not written by protfs (inserted)") }
-        if head.seq > 0 && !ConstantTime.equal(head.hash, prev) { return broken(head.seq, "last row does not match the recorded head (edited)") }
+        if head.seq > expected - 1 {
+            return broken(expected, "rows \(expected)...\(head.seq) are missing (deleted from the end)")
+        }
+        if head.seq < expected - 1 {
+            return broken(head.seq + 1, "rows after \(head.seq) were not written by protfs (inserted)")
+        }
+        if head.seq > 0 && !ConstantTime.equal(head.hash, prev) {
+            return broken(head.seq, "last row does not match the recorded head (edited)")
+        }
         if let p = lastPrune, anchor == nil || anchor!.seq != p.seq || anchor!.hash != p.hash {
             return broken((anchor?.seq ?? 0) + 1, "prune anchor does not match the last prune row")
         }
@@ -57,13 +69,16 @@ extension Ledger {
         return (seq, hash)
     }
 
-    static func pruneDetail(seq: Int64, hash: [UInt8]) -> String { "pruned through seq \(seq); anchor hash \(Hex.encode(hash))" }
+    static func pruneDetail(seq: Int64, hash: [UInt8]) -> String {
+        "pruned through seq \(seq); anchor hash \(Hex.encode(hash))"
+    }
 
     static func parsePruneDetail(_ d: String?) -> (seq: Int64, hash: [UInt8])? {
         guard let d, d.hasPrefix("pruned through seq ") else { return nil }
         let parts = d.dropFirst("pruned through seq ".count).split(separator: ";")
         guard parts.count == 2, let seq = Int64(parts[0]),
-              let hash = Hex.decode(String(parts[1].dropFirst(" anchor hash ".count))) else { return nil }
+            let hash = Hex.decode(String(parts[1].dropFirst(" anchor hash ".count)))
+        else { return nil }
         return (seq, hash)
     }
 
@@ -89,7 +104,9 @@ extension Ledger {
             var row = actor
             row.kind = .prune
             row.detail = Self.pruneDetail(seq: seq, hash: hash)
-            _ = try Ledger.writeRows([row], db: conn, insert: try conn.prepare(Ledger.insertSQL), setMeta: setMeta, lastTime: 0) { _, _ in }
+            _ = try Ledger.writeRows(
+                [row], db: conn, insert: try conn.prepare(Ledger.insertSQL), setMeta: setMeta, lastTime: 0
+            ) { _, _ in }
             return removed
         }
     }
@@ -101,9 +118,12 @@ extension Ledger {
     public func appendBatch(_ events: [LedgerEvent]) throws {
         let conn = try Database(path: path)
         try conn.writeTransaction {
-            let insert = try conn.prepare(Ledger.insertSQL.replacingOccurrences(of: "INTO events_recent(", with: "INTO events("))
-            _ = try Ledger.writeRows(events, db: conn, insert: insert,
-                                     setMeta: try conn.prepare(Ledger.setMetaSQL), lastTime: 0) { _, _ in }
+            let insert = try conn.prepare(
+                Ledger.insertSQL.replacingOccurrences(of: "INTO events_recent(", with: "INTO events("))
+            _ = try Ledger.writeRows(
+                events, db: conn, insert: insert,
+                setMeta: try conn.prepare(Ledger.setMetaSQL), lastTime: 0
+            ) { _, _ in }
         }
     }
 }

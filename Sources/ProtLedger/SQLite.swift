@@ -67,7 +67,9 @@ final class Database {
         }
     }
 
-    var lastError: SQLiteError { SQLiteError(code: sqlite3_errcode(handle), message: String(cString: sqlite3_errmsg(handle))) }
+    var lastError: SQLiteError {
+        SQLiteError(code: sqlite3_errcode(handle), message: String(cString: sqlite3_errmsg(handle)))
+    }
 }
 
 final class Statement {
@@ -95,7 +97,10 @@ final class Statement {
 
     func bind(_ i: Int32, blob v: [UInt8]?) {
         guard let v else { sqlite3_bind_null(stmt, i); return }
-        _ = v.withUnsafeBytes { sqlite3_bind_blob(stmt, i, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(v.count), sqliteTransient) }
+        _ = v.withUnsafeBytes {
+            sqlite3_bind_blob(
+                stmt, i, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(v.count), sqliteTransient)
+        }
     }
 
     /// Steps once: true when a row is available.

@@ -12,9 +12,10 @@ extension Caller {
         // a decision. A process that is gone by then has none, which can only take rights away.
         let pid = ctx.pid
         let name = Self.readProc(pid, "comm").map { String(decoding: $0.prefix { $0 != 0x0A }, as: UTF8.self) }
-        self.init(uid: ctx.uid, gid: ctx.gid, pid: pid,
-                  identity: Identity(uid: ctx.uid, gid: ctx.gid) { Self.supplementaryGroups(pid) },
-                  processName: name ?? "?")
+        self.init(
+            uid: ctx.uid, gid: ctx.gid, pid: pid,
+            identity: Identity(uid: ctx.uid, gid: ctx.gid) { Self.supplementaryGroups(pid) },
+            processName: name ?? "?")
     }
 
     static func supplementaryGroups(_ pid: Int32) -> [UInt32] {
@@ -22,7 +23,9 @@ extension Caller {
         let key = Array("\nGroups:".utf8)
         guard let start = status.firstRange(of: key)?.upperBound else { return [] }
         let line = status[start...].prefix { $0 != 0x0A }
-        return line.split(separator: 0x20).compactMap { UInt32(String(decoding: $0.filter { $0 != 0x09 }, as: UTF8.self)) }
+        return line.split(separator: 0x20).compactMap {
+            UInt32(String(decoding: $0.filter { $0 != 0x09 }, as: UTF8.self))
+        }
     }
 
     /// One small /proc file, read with three system calls.

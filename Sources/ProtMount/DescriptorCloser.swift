@@ -12,12 +12,16 @@ final class DescriptorCloser: Sendable {
     private let wake = DispatchSemaphore(value: 0)
 
     init() {
-        let t = Thread { [self] in nameThisThread("protfs-close"); run() }
+        let t = Thread { [self] in
+            nameThisThread("protfs-close"); run()
+        }
         t.start()
     }
 
     func close(_ fd: Int32) {
-        let first = pending.withLock { p -> Bool in p.append(fd); return p.count == 1 }
+        let first = pending.withLock { p -> Bool in
+            p.append(fd); return p.count == 1
+        }
         if first { wake.signal() }
     }
 

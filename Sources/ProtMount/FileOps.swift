@@ -12,7 +12,9 @@ import ProtSystem
 extension Filesystem {
     /// Creates a labeled container for a new file: checks `edit` on the folder's label (judged without the
     /// creator's `owner` grant), creates it owned by the caller, logs the row. On failure, the errno to return.
-    func newContainer(_ parent: Inode, _ name: String, _ mode: mode_t, _ caller: Caller) -> Result<(fd: Int32, container: Container, path: [UInt8]), Errno> {
+    func newContainer(_ parent: Inode, _ name: String, _ mode: mode_t, _ caller: Caller) -> Result<
+        (fd: Int32, container: Container, path: [UInt8]), Errno
+    > {
         if isHidden(parent, name) { return .failure(Errno(EPERM)) }
         guard let path = newEntryPath(parent, name) else { return .failure(Errno(ENAMETOOLONG)) }
         let decision = decide(caller, .create, path: path)
@@ -37,22 +39,32 @@ extension Filesystem {
         }
         // The container is written whole into an unnamed file, then linked under its name: a crash never
         // leaves a name without a header. Where O_TMPFILE is not supported, it is created in place.
-        let unnamed = unnamedFiles.take(for: parent) ?? withDescriptor { openat(parent.fd, ".", oTmpFile | O_RDWR, mode & 0o7777) }
-        let fd = unnamed >= 0 ? unnamed : withDescriptor { openat(parent.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777) }
+        let unnamed =
+            unnamedFiles.take(for: parent)
+            ?? withDescriptor { openat(parent.fd, ".", oTmpFile | O_RDWR, mode & 0o7777) }
+        let fd =
+            unnamed >= 0
+            ? unnamed
+            : withDescriptor { openat(parent.fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o7777) }
         guard fd >= 0 else { return undone(errno) }
         fchown(fd, caller.uid, caller.gid)
-        fchmod(fd, mode & 0o7777)   // the caller's umask is applied already, the daemon's must not be (see mkdir)
+        fchmod(fd, mode & 0o7777)  // the caller's umask is applied already, the daemon's must not be (see mkdir)
         var named = unnamed < 0
         do {
             let fields = try store.newHeaderFields(label: label, owner: caller.uid, method: .folder)
-            let c = try Container.create(fd: fd, fields: fields, kek: try store.labelKey(label, version: fields.labelKeyVersion))
+            let c = try Container.create(
+                fd: fd, fields: fields, kek: try store.labelKey(label, version: fields.labelKeyVersion))
             if !named {
                 guard linkat(AT_FDCWD, "/proc/self/fd/\(fd)", parent.fd, name, AT_SYMLINK_FOLLOW) == 0 else {
-                    let e = errno; close(fd); return undone(e)   // EEXIST, as O_EXCL would say
+                    let e = errno; close(fd); return undone(e)  // EEXIST, as O_EXCL would say
                 }
                 named = true
             }
-            if let pending { waited = true; _ = try pending.wait() } else if !record(row) { throw MountError.system("ledger", .io) }
+            if let pending {
+                waited = true; _ = try pending.wait()
+            } else if !record(row) {
+                throw MountError.system("ledger", .io)
+            }
             return .success((fd, c, path))
         } catch {
             close(fd)
@@ -62,7 +74,10 @@ extension Filesystem {
         }
     }
 
-    func create(_ req: fuse_req_t?, _ parentIno: UInt64, _ name: String, _ mode: mode_t, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+    func create(
+        _ req: fuse_req_t?, _ parentIno: UInt64, _ name: String, _ mode: mode_t,
+        _ fi: UnsafeMutablePointer<fuse_file_info>
+    ) {
         guard let parent = inodes.get(parentIno) else { return reply(req, ENOENT) }
         let caller = Caller(req)
         let made: (fd: Int32, container: Container, path: [UInt8])
@@ -82,12 +97,15 @@ extension Filesystem {
         }
         let node = inodes.adopt(fd: pfd, st: st, parent: parent.ino, name: name)
         let file = OpenFile(fd: made.fd, container: made.container)
-        node.state.withLock { $0.open = file; $0.openCount = 1 }
+        node.state.withLock {
+            $0.open = file; $0.openCount = 1
+        }
         // The creator's rights, now that the file exists with the caller as owner.
         let rights = store.rights(of: caller.identity, header: made.container.fields)
         let (_, canRead, _) = Action.needed(flags: fi.pointee.flags)
-        let h = Handle(inode: node, file: file, canRead: canRead && rights.contains(.view), canWrite: true,
-                       caller: caller, path: made.path, scanning: detectors)
+        let h = Handle(
+            inode: node, file: file, canRead: canRead && rights.contains(.view), canWrite: true,
+            caller: caller, path: made.path, scanning: detectors)
         fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
         fi.pointee.keep_cache = 1
         var e = fuse_entry_param()
@@ -136,8 +154,9 @@ extension Filesystem {
             }
         }
         let scan = canWrite && (truncated || file.container.size == 0) ? detectors : nil
-        let h = Handle(inode: node, file: file, canRead: canRead, canWrite: canWrite, caller: caller, path: path,
-                       scanning: scan)
+        let h = Handle(
+            inode: node, file: file, canRead: canRead, canWrite: canWrite, caller: caller, path: path,
+            scanning: scan)
         fi.pointee.fh = UInt64(UInt(bitPattern: Unmanaged.passRetained(h).toOpaque()))
         // Content that expires is never served from the kernel's cache: every read reaches this daemon, which
         // refuses it once the label's expiry has passed (a held handle read on from the cache before).
@@ -150,8 +169,10 @@ extension Filesystem {
 
     /// The row for a create that was logged and then could not finish.
     private func recordCreateUndone(_ caller: Caller, _ path: [UInt8], label: String?, _ e: Int32) {
-        _ = record(caller.event(.unlink, .error, path: path, label: label,
-                                detail: "create undone: \(String(cString: strerror(e)))"))
+        _ = record(
+            caller.event(
+                .unlink, .error, path: path, label: label,
+                detail: "create undone: \(String(cString: strerror(e)))"))
     }
 
     /// `commit` for an operation that works while its row is committed: a refusal is logged and fails; an
@@ -195,7 +216,9 @@ extension Filesystem {
         guard fd >= 0 else { return (fields, nil) }
         let head = min(st.st_size, 65_536)
         posix_fadvise(fd, 0, head, POSIX_FADV_WILLNEED)
-        if st.st_size > head { posix_fadvise(fd, st.st_size - Layout.sealedBlockSize, Layout.sealedBlockSize, POSIX_FADV_WILLNEED) }
+        if st.st_size > head {
+            posix_fadvise(fd, st.st_size - Layout.sealedBlockSize, Layout.sealedBlockSize, POSIX_FADV_WILLNEED)
+        }
         return (fields, fd)
     }
 
@@ -205,7 +228,8 @@ extension Filesystem {
         guard stillHolds(h, .view, op: "read") else { return reply(req, EACCES) }
         // The kernel asks for its readahead window (128 KiB and more) even from a small file: a buffer that size
         // per read would be mapped and faulted in each time.
-        let size = min(size, Int(clamping: h.file.container.size > UInt64(off) ? h.file.container.size - UInt64(off) : 0))
+        let size = min(
+            size, Int(clamping: h.file.container.size > UInt64(off) ? h.file.container.size - UInt64(off) : 0))
         var buf = [UInt8](unsafeUninitializedCapacity: size) { _, n in n = size }
         do {
             let n = try buf.withUnsafeMutableBytes { try h.file.container.read(into: $0, at: UInt64(off)) }
@@ -216,7 +240,9 @@ extension Filesystem {
         }
     }
 
-    func write(_ req: fuse_req_t?, _ buf: UnsafeRawBufferPointer, _ off: Int, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+    func write(
+        _ req: fuse_req_t?, _ buf: UnsafeRawBufferPointer, _ off: Int, _ fi: UnsafeMutablePointer<fuse_file_info>
+    ) {
         let h = Self.handle(fi.pointee.fh)
         guard h.canWrite else { return reply(req, EBADF) }
         guard stillHolds(h, .edit, op: "write") else { return reply(req, EACCES) }
@@ -226,7 +252,9 @@ extension Filesystem {
             let done = DispatchSemaphore(value: 0)
             // The request's buffer outlives the scan: this request waits for it before replying.
             nonisolated(unsafe) let data = buf
-            DispatchQueue.global(qos: .userInitiated).async { h.scan(data, at: UInt64(off)); done.signal() }
+            DispatchQueue.global(qos: .userInitiated).async {
+                h.scan(data, at: UInt64(off)); done.signal()
+            }
             scanned = done
         }
         do {
@@ -234,7 +262,9 @@ extension Filesystem {
             if let scanned { scanned.wait() } else { h.scan(buf, at: UInt64(off)) }
             h.didWrite(buf.count)
             fuse_reply_write(req, buf.count)
-            if let run = h.sequentialRunToWriteBack(offset: UInt64(off), count: buf.count) { startWriteback(h.file, run) }
+            if let run = h.sequentialRunToWriteBack(offset: UInt64(off), count: buf.count) {
+                startWriteback(h.file, run)
+            }
         } catch {
             scanned?.wait()
             h.abandonScan()
@@ -279,7 +309,9 @@ extension Filesystem {
         inodes.forget(h.inode.ino, 0)
     }
 
-    func fallocate(_ req: fuse_req_t?, _ mode: Int32, _ off: Int, _ len: Int, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+    func fallocate(
+        _ req: fuse_req_t?, _ mode: Int32, _ off: Int, _ len: Int, _ fi: UnsafeMutablePointer<fuse_file_info>
+    ) {
         let h = Self.handle(fi.pointee.fh)
         guard mode == 0 else { return reply(req, EOPNOTSUPP) }
         guard h.canWrite else { return reply(req, EBADF) }

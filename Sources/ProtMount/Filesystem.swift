@@ -86,7 +86,9 @@ final class Filesystem: @unchecked Sendable {
         let root = Array(rootPath.utf8)
         if bytes.starts(with: root) { bytes.removeFirst(root.count) }
         let deleted = Array(" (deleted)".utf8)
-        if bytes.count > deleted.count && Array(bytes.suffix(deleted.count)) == deleted { bytes.removeLast(deleted.count) }
+        if bytes.count > deleted.count && Array(bytes.suffix(deleted.count)) == deleted {
+            bytes.removeLast(deleted.count)
+        }
         return bytes.isEmpty ? Array("/".utf8) : bytes
     }
 
@@ -170,8 +172,10 @@ final class Filesystem: @unchecked Sendable {
     }
 
     /// Asks the decider (ProtAccess) about one operation of `caller`.
-    func decide(_ caller: Caller, _ op: Action, on subject: Subject = .plain, path: [UInt8],
-                newPath: [UInt8]? = nil) -> AccessDecision {
+    func decide(
+        _ caller: Caller, _ op: Action, on subject: Subject = .plain, path: [UInt8],
+        newPath: [UInt8]? = nil
+    ) -> AccessDecision {
         decider.decide(AccessRequest(caller, op, on: subject, path: path, newPath: newPath))
     }
 
@@ -195,7 +199,8 @@ final class Filesystem: @unchecked Sendable {
     }
 
     func integrityFailure(_ caller: Caller?, path: [UInt8], label: String?, _ error: Error) -> Int32 {
-        let e = caller?.event(.integrityFailure, .error, path: path, label: label, detail: "\(error)")
+        let e =
+            caller?.event(.integrityFailure, .error, path: path, label: label, detail: "\(error)")
             ?? LedgerEvent(kind: .integrityFailure, outcome: .error, path: path, label: label, detail: "\(error)")
         _ = record(e)
         log.warning("integrity failure on \(Self.text(path)): \(error)")
@@ -218,7 +223,7 @@ final class Filesystem: @unchecked Sendable {
     func errnoFor(_ error: Error) -> Int32 {
         switch error {
         case MountError.system(_, let e), ContainerError.io(_, let e): return e.rawValue
-        default: return EIO   // integrity failures included: never wrong bytes
+        default: return EIO  // integrity failures included: never wrong bytes
         }
     }
 
@@ -273,12 +278,16 @@ final class Filesystem: @unchecked Sendable {
     }
 
     func getattr(_ req: fuse_req_t?, _ ino: UInt64) {
-        guard let node = inodes.get(ino), let st = attributes(node) else { return reply(req, errno == 0 ? ENOENT : errno) }
+        guard let node = inodes.get(ino), let st = attributes(node) else {
+            return reply(req, errno == 0 ? ENOENT : errno)
+        }
         var s = st
         fuse_reply_attr(req, &s, attrTimeout)
     }
 
-    func setattr(_ req: fuse_req_t?, _ ino: UInt64, _ attr: stat, _ toSet: Int32, _ fi: UnsafeMutablePointer<fuse_file_info>?) {
+    func setattr(
+        _ req: fuse_req_t?, _ ino: UInt64, _ attr: stat, _ toSet: Int32, _ fi: UnsafeMutablePointer<fuse_file_info>?
+    ) {
         guard let node = inodes.get(ino) else { return reply(req, ENOENT) }
         let handle = fi.map { Self.handle($0.pointee.fh) }
         let path = sharePath(node)
@@ -321,7 +330,9 @@ final class Filesystem: @unchecked Sendable {
         if toSet & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID) != 0 {
             let uid = toSet & FUSE_SET_ATTR_UID != 0 ? attr.st_uid : uid_t.max
             let gid = toSet & FUSE_SET_ATTR_GID != 0 ? attr.st_gid : gid_t.max
-            guard fchownat(node.fd, "", uid, gid, atEmptyPath | AT_SYMLINK_NOFOLLOW) == 0 else { return reply(req, errno) }
+            guard fchownat(node.fd, "", uid, gid, atEmptyPath | AT_SYMLINK_NOFOLLOW) == 0 else {
+                return reply(req, errno)
+            }
             // The `owner` grantee follows the file's owner: a chown (by a holder of `owner`) hands it over.
             if node.isRegular && toSet & FUSE_SET_ATTR_UID != 0 {
                 do {
@@ -329,7 +340,8 @@ final class Filesystem: @unchecked Sendable {
                         var f = file.container.fields
                         guard f.ownerUid != uid else { return }
                         f.ownerUid = uid
-                        try file.container.rewriteHeader(f, kek: try store.labelKey(f.labelId, version: f.labelKeyVersion))
+                        try file.container.rewriteHeader(
+                            f, kek: try store.labelKey(f.labelId, version: f.labelKeyVersion))
                     }
                 } catch { return reply(req, errnoFor(error)) }
             }
@@ -341,8 +353,16 @@ final class Filesystem: @unchecked Sendable {
         }
         if toSet & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME) != 0 {
             var ts = [timespec(tv_sec: 0, tv_nsec: utimeOmit), timespec(tv_sec: 0, tv_nsec: utimeOmit)]
-            if toSet & FUSE_SET_ATTR_ATIME_NOW != 0 { ts[0].tv_nsec = utimeNow } else if toSet & FUSE_SET_ATTR_ATIME != 0 { ts[0] = attr.st_atim }
-            if toSet & FUSE_SET_ATTR_MTIME_NOW != 0 { ts[1].tv_nsec = utimeNow } else if toSet & FUSE_SET_ATTR_MTIME != 0 { ts[1] = attr.st_mtim }
+            if toSet & FUSE_SET_ATTR_ATIME_NOW != 0 {
+                ts[0].tv_nsec = utimeNow
+            } else if toSet & FUSE_SET_ATTR_ATIME != 0 {
+                ts[0] = attr.st_atim
+            }
+            if toSet & FUSE_SET_ATTR_MTIME_NOW != 0 {
+                ts[1].tv_nsec = utimeNow
+            } else if toSet & FUSE_SET_ATTR_MTIME != 0 {
+                ts[1] = attr.st_mtim
+            }
             // Without a handle, through /proc/self/fd so an oPath descriptor works; symlinks keep their times.
             if let fd {
                 guard futimens(fd, ts) == 0 else { return reply(req, errno) }
@@ -379,7 +399,7 @@ final class Filesystem: @unchecked Sendable {
             do { c = try Container.open(fd: fd, keys: store.keyLookup) } catch { close(fd); throw error }
             let fresh = OpenFile(fd: fd, container: c)
             let installed = node.state.withLock { s -> OpenFile? in
-                if let f = s.open { s.openCount += 1; return f }   // another request opened it meanwhile
+                if let f = s.open { s.openCount += 1; return f }  // another request opened it meanwhile
                 // A view opened and closed meanwhile may have written while this one was being read.
                 guard s.viewEpoch == epoch else { return nil }
                 s.cachedHeader = c.fields

@@ -16,7 +16,10 @@ final class HeaderCache: Sendable {
     private let entries = Mutex<[Key: (stamp: Stamp, fields: HeaderFields)]>([:])
 
     static func stamp(_ st: stat) -> (Key, Stamp) {
-        (Key(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino)), Stamp(sec: st.st_ctim.tv_sec, nsec: st.st_ctim.tv_nsec, size: st.st_size))
+        (
+            Key(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino)),
+            Stamp(sec: st.st_ctim.tv_sec, nsec: st.st_ctim.tv_nsec, size: st.st_size)
+        )
     }
 
     /// Records `fields` as the header of the file open on `fd`, as it is now.

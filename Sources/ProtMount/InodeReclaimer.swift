@@ -30,7 +30,9 @@ final class InodeReclaimer: @unchecked Sendable {
         high = max(64, free / 2 - 128)
         low = max(32, free / 4 - 64)
         inodes.watch(pressureMark: high, overfullMark: (high + free) / 2) { [wake] in wake.signal() }
-        let t = Thread { [self] in nameThisThread("protfs-reclaim"); run() }
+        let t = Thread { [self] in
+            nameThisThread("protfs-reclaim"); run()
+        }
         t.start()
     }
 

@@ -131,13 +131,15 @@ final class InodeTable: Sendable {
             }
             let node = Inode(ino: t.next, fd: fd, st: st)
             t.next += 1
-            node.state.withLock { s in s.nlookup = 1; s.parent = parent; s.name = name }
+            node.state.withLock { s in
+                s.nlookup = 1; s.parent = parent; s.name = name
+            }
             node.lastUsed.store(t.tick, ordering: .relaxed)
             t.byIno[node.ino] = node
             t.byBacking[key] = node
             return (node, t.byIno.count > t.pressureMark ? t.onPressure : nil)
         }
-        pressed?()   // a semaphore signal: outside the lock all the same
+        pressed?()  // a semaphore signal: outside the lock all the same
         return node
     }
 
@@ -190,6 +192,6 @@ enum MountError: Error, CustomStringConvertible {
 }
 
 // Linux flags that glibc declares only under _GNU_SOURCE (which the C module must not define).
-let oPath: Int32 = 0o10000000        // O_PATH
-let atEmptyPath: Int32 = 0x1000      // AT_EMPTY_PATH
-let oTmpFile: Int32 = 0o20200000     // O_TMPFILE (includes O_DIRECTORY)
+let oPath: Int32 = 0o10000000  // O_PATH
+let atEmptyPath: Int32 = 0x1000  // AT_EMPTY_PATH
+let oTmpFile: Int32 = 0o20200000  // O_TMPFILE (includes O_DIRECTORY)

@@ -30,26 +30,33 @@ extension Filesystem {
         let current = c.fields.labelId
         let decision = store.policy.classify(path: Self.text(path), detectorCounts: counts ?? [:], existing: current)
         guard decision.label != current else { return }
-        let why = decision.fired.filter { $0.label == decision.label }.map { "\($0.detector) x\($0.count)" }.joined(separator: ", ")
-        relabel(h.file, h.inode, to: decision.label, method: .auto, caller: h.caller, path: path,
-                detail: "auto: \(why.isEmpty ? "folder rule" : why)")
+        let why = decision.fired.filter { $0.label == decision.label }.map { "\($0.detector) x\($0.count)" }.joined(
+            separator: ", ")
+        relabel(
+            h.file, h.inode, to: decision.label, method: .auto, caller: h.caller, path: path,
+            detail: "auto: \(why.isEmpty ? "folder rule" : why)")
     }
 
     /// A raise by the policy (auto-classification, a move): logs it and rewraps the content key under the
     /// higher label; the kernel's cached pages of the file are dropped, so handles opened before are judged
     /// again under the new label.
-    func relabel(_ file: OpenFile, _ node: Inode, to label: String, method: LabelingMethod, caller: Caller,
-                 path: [UInt8], detail: String) {
-        let row = caller.event(.relabel, .allowed, path: path, label: label,
-                               previousLabel: file.container.fields.labelId, detail: detail)
+    func relabel(
+        _ file: OpenFile, _ node: Inode, to label: String, method: LabelingMethod, caller: Caller,
+        path: [UInt8], detail: String
+    ) {
+        let row = caller.event(
+            .relabel, .allowed, path: path, label: label,
+            previousLabel: file.container.fields.labelId, detail: detail)
         // A raise only takes rights away: it is done even when the ledger cannot take its row.
         if !record(row) { log.error("relabel \(Self.text(path)) to \(label): the ledger refused its row") }
         _ = rewrap(file, node, to: label, method: method, caller: caller, path: path)
     }
 
     /// The header rewrite of a relabel whose row is committed; on failure, a row saying it was not done.
-    func rewrap(_ file: OpenFile, _ node: Inode, to label: String, method: LabelingMethod, caller: Caller,
-                path: [UInt8]) -> Int32 {
+    func rewrap(
+        _ file: OpenFile, _ node: Inode, to label: String, method: LabelingMethod, caller: Caller,
+        path: [UInt8]
+    ) -> Int32 {
         let c = file.container
         do {
             var f = c.fields
@@ -62,8 +69,10 @@ extension Filesystem {
             try c.rewriteHeader(f, kek: try store.labelKey(label, version: f.labelKeyVersion))
         } catch {
             log.error("relabel \(Self.text(path)) to \(label): \(error)")
-            _ = record(caller.event(.relabel, .error, path: path, label: label, previousLabel: c.fields.labelId,
-                                    detail: "not done: \(error)"))
+            _ = record(
+                caller.event(
+                    .relabel, .error, path: path, label: label, previousLabel: c.fields.labelId,
+                    detail: "not done: \(error)"))
             return EIO
         }
         dropCachedContent(node.ino)
@@ -79,7 +88,7 @@ extension Filesystem {
                 let op = Action.relabel(to: label, justification: justification)
                 let decision = decide(caller, op, on: .file(file.container.fields), path: path)
                 if let e = commit(decision) { return e }
-                guard case .success(let allowed) = decision, allowed.row != nil else { return 0 }   // same label
+                guard case .success(let allowed) = decision, allowed.row != nil else { return 0 }  // same label
                 return rewrap(file, node, to: label, method: .manual, caller: caller, path: path)
             }
         } catch { return integrityFailure(caller, path: path, label: nil, error) }
@@ -93,8 +102,9 @@ extension Filesystem {
         _ = try? withOpenFile(node) { file in
             let current = file.container.fields.labelId
             if store.policy.rank(folder) > store.policy.rank(current) {
-                relabel(file, node, to: folder, method: .folder, caller: caller, path: path,
-                        detail: "moved into a more sensitive folder")
+                relabel(
+                    file, node, to: folder, method: .folder, caller: caller, path: path,
+                    detail: "moved into a more sensitive folder")
             }
         }
     }

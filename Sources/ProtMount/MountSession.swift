@@ -30,7 +30,9 @@ public enum MountSession {
         if isMounted(options.mountpoint) { throw MountError.usage("\(options.mountpoint) is already mounted") }
         var vfs = statvfs()
         if statvfs(store.root, &vfs) == 0, vfs.f_flag & UInt(ST_RDONLY) != 0 {
-            throw MountError.usage("the store \(store.root) is on a read-only filesystem: protfs writes containers and the ledger there; copy it to writable storage")
+            throw MountError.usage(
+                "the store \(store.root) is on a read-only filesystem: protfs writes containers and the ledger there; copy it to writable storage"
+            )
         }
         // A store local users can enter lets them change containers behind the daemon's back: closed, saying so.
         do {
@@ -42,7 +44,8 @@ public enum MountSession {
         }
         raiseDescriptorLimit()
 
-        let opts = ["default_permissions", "allow_other", "fsname=\(store.root)", "subtype=protfs"] + options.fuseOptions
+        let opts =
+            ["default_permissions", "allow_other", "fsname=\(store.root)", "subtype=protfs"] + options.fuseOptions
         let argv = ["protfs", "-o", opts.joined(separator: ",")]
         var cargs = argv.map { strdup($0) } + [nil]
         defer { for p in cargs { free(p) } }
@@ -79,18 +82,22 @@ public enum MountSession {
         let reclaimer = InodeReclaimer(session: se, inodes: fs.inodes)
         fs.reclaimer = reclaimer
         fs.session = se
-        try ledger.append(LedgerEvent(kind: .mount, outcome: .allowed, uid: Int64(getuid()), user: userName(uid: getuid()),
-                                      gid: Int64(getgid()), pid: Int64(getpid()), process: "protfs",
-                                      path: Array(options.mountpoint.utf8), detail: "policy '\(store.policy.name)'"))
+        try ledger.append(
+            LedgerEvent(
+                kind: .mount, outcome: .allowed, uid: Int64(getuid()), user: userName(uid: getuid()),
+                gid: Int64(getgid()), pid: Int64(getpid()), process: "protfs",
+                path: Array(options.mountpoint.utf8), detail: "policy '\(store.policy.name)'"))
         log.info("mounted \(store.root) on \(options.mountpoint)")
         setExitSignals(blocked: false)
         // The session's userdata points at the slot: it must outlive the loop.
         let r = withExtendedLifetime(slot) { protfs_session_loop_mt(se, options.threads) }
         reclaimer.stop()
         fs.refusals.stop()
-        _ = try? ledger.append(LedgerEvent(kind: .unmount, outcome: .allowed, uid: Int64(getuid()), user: userName(uid: getuid()),
-                                       gid: Int64(getgid()), pid: Int64(getpid()), process: "protfs",
-                                       path: Array(options.mountpoint.utf8), detail: r > 0 ? "signal \(r)" : nil))
+        _ = try? ledger.append(
+            LedgerEvent(
+                kind: .unmount, outcome: .allowed, uid: Int64(getuid()), user: userName(uid: getuid()),
+                gid: Int64(getgid()), pid: Int64(getpid()), process: "protfs",
+                path: Array(options.mountpoint.utf8), detail: r > 0 ? "signal \(r)" : nil))
         log.info("unmounted \(options.mountpoint)")
     }
 
@@ -104,7 +111,8 @@ public enum MountSession {
         let resource = Int32(RLIMIT_NOFILE.rawValue)
         var rl = rlimit()
         guard getrlimit(resource, &rl) == 0 else { return }
-        let text = (try? String(contentsOfFile: "/proc/sys/fs/nr_open", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = (try? String(contentsOfFile: "/proc/sys/fs/nr_open", encoding: .utf8))?.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         if let nrOpen = text.flatMap({ rlim_t($0) }), nrOpen > rl.rlim_max {
             var wanted = rlimit(rlim_cur: nrOpen, rlim_max: nrOpen)
             if setrlimit(resource, &wanted) == 0 { return }

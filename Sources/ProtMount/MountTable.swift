@@ -22,9 +22,13 @@ public enum MountTable {
     static func unescape(_ s: String) -> String {
         var out = [UInt8](), b = Array(s.utf8), i = 0
         while i < b.count {
-            if b[i] == 0x5C, i + 3 < b.count, let v = UInt8(String(decoding: b[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+            if b[i] == 0x5C, i + 3 < b.count,
+                let v = UInt8(String(decoding: b[(i + 1)...(i + 3)], as: UTF8.self), radix: 8)
+            {
                 out.append(v); i += 4
-            } else { out.append(b[i]); i += 1 }
+            } else {
+                out.append(b[i]); i += 1
+            }
         }
         return String(decoding: out, as: UTF8.self)
     }

@@ -110,10 +110,14 @@ extension Filesystem {
 
     /// The row of an operation logged as allowed whose syscall then failed, so the ledger does not claim it
     /// happened. Returns `e`.
-    func failedAfterRow(_ caller: Caller, _ kind: EventKind, _ path: [UInt8], _ e: Int32,
-                        newPath: [UInt8]? = nil) -> Int32 {
-        _ = record(caller.event(kind, .error, path: path, newPath: newPath,
-                                detail: "not done: \(String(cString: strerror(e)))"))
+    func failedAfterRow(
+        _ caller: Caller, _ kind: EventKind, _ path: [UInt8], _ e: Int32,
+        newPath: [UInt8]? = nil
+    ) -> Int32 {
+        _ = record(
+            caller.event(
+                kind, .error, path: path, newPath: newPath,
+                detail: "not done: \(String(cString: strerror(e)))"))
         return e
     }
 
@@ -129,8 +133,13 @@ extension Filesystem {
         reply(req, 0)
     }
 
-    func rename(_ req: fuse_req_t?, _ parentIno: UInt64, _ name: String, _ newParentIno: UInt64, _ newName: String, _ flags: UInt32) {
-        guard let parent = inodes.get(parentIno), let newParent = inodes.get(newParentIno) else { return reply(req, ENOENT) }
+    func rename(
+        _ req: fuse_req_t?, _ parentIno: UInt64, _ name: String, _ newParentIno: UInt64, _ newName: String,
+        _ flags: UInt32
+    ) {
+        guard let parent = inodes.get(parentIno), let newParent = inodes.get(newParentIno) else {
+            return reply(req, ENOENT)
+        }
         if isHidden(parent, name) || isHidden(newParent, newName) { return reply(req, EPERM) }
         guard flags & ~UInt32(RENAME_NOREPLACE | RENAME_EXCHANGE) == 0 else { return reply(req, EINVAL) }
         let caller = Caller(req)
@@ -141,8 +150,9 @@ extension Filesystem {
             source = try childHeader(parent, name).map { .file($0) } ?? .plain
             replaced = flags & UInt32(RENAME_NOREPLACE) == 0 ? try childHeader(newParent, newName) : nil
         } catch { return reply(req, integrityFailure(caller, path: from, label: nil, error)) }
-        let move = Action.rename(replaced: replaced, crossesFolders: parent !== newParent,
-                                    exchange: flags & UInt32(RENAME_EXCHANGE) != 0)
+        let move = Action.rename(
+            replaced: replaced, crossesFolders: parent !== newParent,
+            exchange: flags & UInt32(RENAME_EXCHANGE) != 0)
         if let e = commit(decide(caller, move, on: source, path: from, newPath: to)) { return reply(req, e) }
         let renamed = protfs_renameat2(parent.fd, name, newParent.fd, newName, flags) == 0
         let e = errno

@@ -28,8 +28,10 @@ final class Handle: Sendable {
     private let state: Mutex<HandleState>
 
     /// `scanning`: the detectors to stream the writes through (nil when the file is scanned at release).
-    init(inode: Inode, file: OpenFile, canRead: Bool, canWrite: Bool, caller: Caller, path: [UInt8],
-         scanning detectors: DetectorSet?) {
+    init(
+        inode: Inode, file: OpenFile, canRead: Bool, canWrite: Bool, caller: Caller, path: [UInt8],
+        scanning detectors: DetectorSet?
+    ) {
         self.inode = inode; self.file = file; self.canRead = canRead; self.canWrite = canWrite
         self.caller = caller; self.path = path
         state = Mutex(HandleState(scanner: detectors.map { ContentScanner($0) }))
@@ -99,7 +101,7 @@ final class Handle: Sendable {
     /// Detector counts for what this handle wrote, if the stream covered the whole file.
     func streamedCounts(fileSize: UInt64) -> [String: Int]? {
         state.withLock { s in
-            defer { s.scanner = nil }   // finished: any later pass rescans the whole file
+            defer { s.scanner = nil }  // finished: any later pass rescans the whole file
             return (s.scanner != nil && s.scanEnd == fileSize) ? s.scanner!.finish() : nil
         }
     }

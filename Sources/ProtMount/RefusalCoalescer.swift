@@ -93,7 +93,8 @@ final class RefusalCoalescer: Sendable {
         var row = w.last
         row.time = 0
         let from = w.pids.map(String.init).joined(separator: ", ") + (w.morePids > 0 ? " and others" : "")
-        row.detail = (row.detail.map { $0 + "; " } ?? "") + "repeated \(w.repeats) more times within 1 s"
+        row.detail =
+            (row.detail.map { $0 + "; " } ?? "") + "repeated \(w.repeats) more times within 1 s"
             + (from.isEmpty ? "" : " by pids \(from)")
         return row
     }

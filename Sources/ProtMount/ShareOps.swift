@@ -53,8 +53,9 @@ extension Filesystem {
                 guard case .success = decision else {
                     _ = commit(decision)
                     guard rights.contains(.share) else {
-                        return .failure("you do not hold the share right on \(Self.text(path)) (you hold \(rights)); "
-                            + "the refusal is logged")
+                        return .failure(
+                            "you do not hold the share right on \(Self.text(path)) (you hold \(rights)); "
+                                + "the refusal is logged")
                     }
                     return .failure("you cannot give rights you do not hold: asked \(asked), you hold \(rights)")
                 }
@@ -67,10 +68,12 @@ extension Filesystem {
                 }
                 defer { if let output { close(output) } }
                 let sharer = userName(uid: caller.uid) ?? "uid:\(caller.uid)"
-                let plan = try Sharing(store: store).plan(req, container: c, path: Self.text(path), sharerUid: caller.uid,
-                                                          sharer: sharer, now: currentTimeNanos())
+                let plan = try Sharing(store: store).plan(
+                    req, container: c, path: Self.text(path), sharerUid: caller.uid,
+                    sharer: sharer, now: currentTimeNanos())
                 if !rights.contains(.owner),
-                   let why = headerRoomRefusal(plan.fields, shareId: req.shareId, caller: caller) {
+                    let why = headerRoomRefusal(plan.fields, shareId: req.shareId, caller: caller)
+                {
                     _ = record(caller.event(.deny, .denied, path: path, label: before.labelId, detail: "share: \(why)"))
                     return .failure(why)
                 }
@@ -84,8 +87,10 @@ extension Filesystem {
                     Glibc.unlink(ShareBook.directory(store.root) + "/\(plan.record.id).share")
                     throw error
                 }
-                _ = record(caller.event(.share, .allowed, path: path, label: before.labelId,
-                                        detail: Sharing.ledgerDetail(plan.record)))
+                _ = record(
+                    caller.event(
+                        .share, .allowed, path: path, label: before.labelId,
+                        detail: Sharing.ledgerDetail(plan.record)))
                 return ControlAnswer(ok: true, shareId: plan.record.id, tracked: plan.record.tracked)
             }
         } catch ContainerError.headerFull {
@@ -137,9 +142,12 @@ extension Filesystem {
         let path = sharePath(node)
         do {
             if node === inodes.root {
-                guard let id = req.shareId, let r = try book.load(id) else { return .failure("no share \(req.shareId ?? "(none given)")") }
-                return try revoke([r], req.recipient, caller: caller, path: Array(r.path.utf8), file: nil,
-                                  ino: knownInode(atSharePath: r.path))
+                guard let id = req.shareId, let r = try book.load(id) else {
+                    return .failure("no share \(req.shareId ?? "(none given)")")
+                }
+                return try revoke(
+                    [r], req.recipient, caller: caller, path: Array(r.path.utf8), file: nil,
+                    ino: knownInode(atSharePath: r.path))
             }
             guard node.isRegular else { return .failure("only files carry shares") }
             return try withOpenFile(node) { file in
@@ -157,12 +165,15 @@ extension Filesystem {
 
     /// Marks the shares revoked (the key service refuses from now on), makes their grants count for nothing
     /// here, and takes them out of the file's header when the file is at hand.
-    private func revoke(_ records: [ShareRecord], _ recipient: String?, caller: Caller, path: [UInt8], file: OpenFile?,
-                        ino: UInt64? = nil) throws -> ControlAnswer {
+    private func revoke(
+        _ records: [ShareRecord], _ recipient: String?, caller: Caller, path: [UInt8], file: OpenFile?,
+        ino: UInt64? = nil
+    ) throws -> ControlAnswer {
         let book = ShareBook(store: store)
         var done: [String] = []
         for var r in records {
-            let subject: Subject = file.map { .file($0.container.fields) }
+            let subject: Subject =
+                file.map { .file($0.container.fields) }
                 ?? .unopened(label: r.label, owner: r.sharerUid)
             let decision = decide(caller, .revoke(sharerUid: r.sharerUid, shareId: r.id), on: subject, path: path)
             guard case .success = decision else {
@@ -179,12 +190,15 @@ extension Filesystem {
             rightsEpoch.add(1, ordering: .releasing)
             if let c = file?.container {
                 let f = c.fields
-                try c.rewriteHeader(Sharing.removingGrants(f, shareId: idBytes, recipient: who),
-                                    kek: try store.labelKey(f.labelId, version: f.labelKeyVersion))
+                try c.rewriteHeader(
+                    Sharing.removingGrants(f, shareId: idBytes, recipient: who),
+                    kek: try store.labelKey(f.labelId, version: f.labelKeyVersion))
             }
             if let ino { dropCachedContent(ino) }
-            _ = record(caller.event(.revoke, .allowed, path: path, label: r.label,
-                                detail: "share=\(r.id) recipient=\(who?.name ?? "*")"))
+            _ = record(
+                caller.event(
+                    .revoke, .allowed, path: path, label: r.label,
+                    detail: "share=\(r.id) recipient=\(who?.name ?? "*")"))
             done.append(r.id)
         }
         return ControlAnswer(ok: true, revoked: done)

@@ -25,7 +25,9 @@ final class UnnamedFilePool: Sendable {
     private let wake = DispatchSemaphore(value: 0)
 
     init() {
-        let t = Thread { [self] in nameThisThread("protfs-prealloc"); run() }
+        let t = Thread { [self] in
+            nameThisThread("protfs-prealloc"); run()
+        }
         t.start()
     }
 

@@ -25,7 +25,9 @@ extension Filesystem {
     func replyXattr(_ req: fuse_req_t?, _ bytes: [UInt8], _ size: Int) {
         if size == 0 { fuse_reply_xattr(req, bytes.count); return }
         guard bytes.count <= size else { return reply(req, ERANGE) }
-        bytes.withUnsafeBytes { _ = fuse_reply_buf(req, $0.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count) }
+        bytes.withUnsafeBytes {
+            _ = fuse_reply_buf(req, $0.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
+        }
     }
 
     func getxattr(_ req: fuse_req_t?, _ ino: UInt64, _ name: String, _ size: Int) {
@@ -36,7 +38,9 @@ extension Filesystem {
             return replyXattr(req, Array("committed".utf8), size)
         }
         // Share and revoke act when asked: a size probe must not act twice.
-        if size == 0 && (name.hasPrefix(Self.sharePrefix) || name.hasPrefix(Self.revokePrefix)) { return reply(req, ERANGE) }
+        if size == 0 && (name.hasPrefix(Self.sharePrefix) || name.hasPrefix(Self.revokePrefix)) {
+            return reply(req, ERANGE)
+        }
         if name.hasPrefix("user.protfs."), let answer = controlXattr(node, name, Caller(req)) {
             return replyXattr(req, answer, size)
         }
@@ -65,7 +69,8 @@ extension Filesystem {
                 var buf = [CChar](repeating: 0, count: n)
                 let m = CLinux.listxattr(node.procPath, &buf, n)
                 if m > 0 {
-                    for stored in buf.prefix(m).split(separator: 0) where stored.starts(with: Array("user.".utf8CString.dropLast())) {
+                    for stored in buf.prefix(m).split(separator: 0)
+                    where stored.starts(with: Array("user.".utf8CString.dropLast())) {
                         names += stored.map { UInt8(bitPattern: $0) } + [0]
                     }
                 }
@@ -84,7 +89,8 @@ extension Filesystem {
             let text = String(decoding: value, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             let parts = text.split(separator: "|", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
             guard let label = parts.first, !label.isEmpty else { return reply(req, EINVAL) }
-            return reply(req, manualRelabel(node, to: label, justification: parts.count > 1 ? parts[1] : nil, caller: caller))
+            return reply(
+                req, manualRelabel(node, to: label, justification: parts.count > 1 ? parts[1] : nil, caller: caller))
         }
         // The rest of protfs's namespace is answered by the daemon (method, share and revoke requests, the
         // recipient list): a stored value there could never be read back, so none is stored.

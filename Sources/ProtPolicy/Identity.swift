@@ -20,7 +20,9 @@ public struct Identity: Sendable, Equatable {
         self.uid = uid; self.gid = gid; supplementary = GroupList(loadGroups)
     }
 
-    public static func == (a: Identity, b: Identity) -> Bool { a.uid == b.uid && a.gid == b.gid && a.groups == b.groups }
+    public static func == (a: Identity, b: Identity) -> Bool {
+        a.uid == b.uid && a.gid == b.gid && a.groups == b.groups
+    }
 
     public func isMember(of g: UInt32) -> Bool { g == gid || groups.contains(g) }
 

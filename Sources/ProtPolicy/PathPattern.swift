@@ -12,7 +12,9 @@ public struct PathPattern: Hashable, Sendable, CustomStringConvertible {
         guard text.hasPrefix("/"), !text.contains("//") || text == "/" else { return nil }
         self.text = text
         segments = text.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        compiled = segments.map { $0 == "**" ? .deep : ($0.contains("*") || $0.contains("?") || $0.contains("[")) ? .glob($0) : .literal($0) }
+        compiled = segments.map {
+            $0 == "**" ? .deep : ($0.contains("*") || $0.contains("?") || $0.contains("[")) ? .glob($0) : .literal($0)
+        }
         guard !segments.contains(where: { $0 == "." || $0 == ".." }) else { return nil }
     }
 

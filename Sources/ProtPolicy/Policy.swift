@@ -55,7 +55,8 @@ public struct Policy: Sendable, Equatable {
     /// Every detector the auto rules use, built-ins first.
     public var detectorDefinitions: [DetectorDefinition] {
         let used = Set(autoRules.map(\.detector))
-        return DetectorDefinition.builtins.filter { used.contains($0.id) } + customDetectors.filter { used.contains($0.id) }
+        return DetectorDefinition.builtins.filter { used.contains($0.id) }
+            + customDetectors.filter { used.contains($0.id) }
     }
 
     /// Every built-in and custom detector, for discovery (`protfs scan` reports all sensitive-info counts).
@@ -86,7 +87,8 @@ public struct Policy: Sendable, Equatable {
 
         public static func == (a: Self, b: Self) -> Bool {
             a.label == b.label && a.folderLabel == b.folderLabel && a.folderRule == b.folderRule
-                && a.fired.map { "\($0.detector)\($0.count)\($0.label)" } == b.fired.map { "\($0.detector)\($0.count)\($0.label)" }
+                && a.fired.map { "\($0.detector)\($0.count)\($0.label)" }
+                    == b.fired.map { "\($0.detector)\($0.count)\($0.label)" }
         }
     }
 
@@ -106,9 +108,10 @@ public struct Policy: Sendable, Equatable {
         if let e = existing, rank(e) > rank(best) { best = e }
         let base = best
         for f in fired where rank(f.2) > rank(best) { best = f.2 }
-        return Classification(label: best, folderLabel: folder.label, folderRule: folder.rule?.pattern.text,
-                              fired: fired.map { (detector: $0.0, count: $0.1, label: $0.2) },
-                              raisedByDetector: rank(best) > rank(base))
+        return Classification(
+            label: best, folderLabel: folder.label, folderRule: folder.rule?.pattern.text,
+            fired: fired.map { (detector: $0.0, count: $0.1, label: $0.2) },
+            raisedByDetector: rank(best) > rank(base))
     }
 
     public func rank(_ id: String) -> Int { label(id)?.rank ?? Int.min }
@@ -121,8 +124,10 @@ public struct Policy: Sendable, Equatable {
 
     /// Rights `who` holds on a file with this label. After the content expiry only holders of `owner` keep any.
     /// Root is not special: it holds what the policy grants it, nothing more.
-    public func rights(of who: Identity, label id: String, fileOwner: UInt32?, labeledAt: Int64? = nil,
-                       now: Int64 = currentTimeNanos(), extraGrants: [LabelGrant] = []) -> Rights {
+    public func rights(
+        of who: Identity, label id: String, fileOwner: UInt32?, labeledAt: Int64? = nil,
+        now: Int64 = currentTimeNanos(), extraGrants: [LabelGrant] = []
+    ) -> Rights {
         guard let l = label(id) else { return [] }
         var r: Rights = []
         for g in l.grants + extraGrants where g.grantee.matches(who, fileOwner: fileOwner) { r.formUnion(g.rights) }

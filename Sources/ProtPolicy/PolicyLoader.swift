@@ -8,10 +8,14 @@ public enum PolicyLoader {
     /// Loads and validates; throws `PolicyError` listing every error. Warnings come back with the policy.
     public static func load(file path: String) throws -> (policy: Policy, warnings: [PolicyDiagnostic]) {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw PolicyError(diagnostics: [PolicyDiagnostic(file: path, line: 0, column: 0, message: "cannot read policy file")])
+            throw PolicyError(diagnostics: [
+                PolicyDiagnostic(file: path, line: 0, column: 0, message: "cannot read policy file")
+            ])
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw PolicyError(diagnostics: [PolicyDiagnostic(file: path, line: 1, column: 1, message: "policy is not UTF-8 text")])
+            throw PolicyError(diagnostics: [
+                PolicyDiagnostic(file: path, line: 1, column: 1, message: "policy is not UTF-8 text")
+            ])
         }
         return try parse(yaml: text, file: path)
     }
@@ -43,14 +47,17 @@ struct PolicyReader {
 
     mutating func warning(_ node: Node?, _ message: String) {
         let m = node?.mark
-        diagnostics.append(PolicyDiagnostic(file: file, line: m?.line ?? 1, column: m?.column ?? 1, message: message, isWarning: true))
+        diagnostics.append(
+            PolicyDiagnostic(file: file, line: m?.line ?? 1, column: m?.column ?? 1, message: message, isWarning: true))
     }
 
     func diagnostic(forYAMLError error: Error) -> PolicyDiagnostic {
         if let y = error as? YamlError {
             switch y {
-            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-                return PolicyDiagnostic(file: file, line: mark.line, column: mark.column, message: "YAML syntax: \(problem)")
+            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+                .composer(_, let problem, let mark, _):
+                return PolicyDiagnostic(
+                    file: file, line: mark.line, column: mark.column, message: "YAML syntax: \(problem)")
             default: break
             }
         }
@@ -74,13 +81,17 @@ struct PolicyReader {
 
     mutating func string(_ node: Node?, _ field: String, in parent: Node) -> String? {
         guard let node else { error(parent, "missing field '\(field)'"); return nil }
-        guard let s = node.scalar?.string, !s.isEmpty else { error(node, "field '\(field)' must be a non-empty string"); return nil }
+        guard let s = node.scalar?.string, !s.isEmpty else {
+            error(node, "field '\(field)' must be a non-empty string"); return nil
+        }
         return s
     }
 
     mutating func int(_ node: Node?, _ field: String, in parent: Node) -> Int? {
         guard let node else { error(parent, "missing field '\(field)'"); return nil }
-        guard let s = node.scalar?.string, let v = Int(s) else { error(node, "field '\(field)' must be an integer"); return nil }
+        guard let s = node.scalar?.string, let v = Int(s) else {
+            error(node, "field '\(field)' must be an integer"); return nil
+        }
         return v
     }
 
@@ -95,10 +106,14 @@ struct PolicyReader {
 
     mutating func stringList(_ node: Node, _ field: String) -> [(String, Node)] {
         if let s = node.scalar?.string { return [(s, node)] }
-        guard let seq = node.sequence else { error(node, "field '\(field)' must be a string or a list of strings"); return [] }
+        guard let seq = node.sequence else {
+            error(node, "field '\(field)' must be a string or a list of strings"); return []
+        }
         var out: [(String, Node)] = []
         for item in seq {
-            guard let s = item.scalar?.string, !s.isEmpty else { error(item, "field '\(field)': entries must be strings"); continue }
+            guard let s = item.scalar?.string, !s.isEmpty else {
+                error(item, "field '\(field)': entries must be strings"); continue
+            }
             out.append((s, item))
         }
         return out

@@ -36,7 +36,9 @@ final class RecordCache: Sendable {
     }
 
     private func unseal(_ r: ShareRecord) throws -> SecureBytes {
-        try AESGCM.openKey(key: sealingKey, sealed: Hex.decode(r.sealedKey) ?? [], aad: ShareRecord.keyAAD(shareId: r.id, fileId: r.fileId))
+        try AESGCM.openKey(
+            key: sealingKey, sealed: Hex.decode(r.sealedKey) ?? [],
+            aad: ShareRecord.keyAAD(shareId: r.id, fileId: r.fileId))
     }
 
     static func stamp(_ path: String) -> [Int64]? {

@@ -27,7 +27,10 @@ public struct ServiceServer {
     /// Called with the bound port once the server listens.
     public let onListening: @Sendable (Int) -> Void
 
-    public init(service: KeyService, host: String, port: Int, tls: (cert: String, key: String)?, onListening: @escaping @Sendable (Int) -> Void) {
+    public init(
+        service: KeyService, host: String, port: Int, tls: (cert: String, key: String)?,
+        onListening: @escaping @Sendable (Int) -> Void
+    ) {
         self.service = service; self.host = host; self.port = port; self.tls = tls; self.onListening = onListening
     }
 
@@ -46,8 +49,9 @@ public struct ServiceServer {
             let reply = await withCheckedContinuation { (c: CheckedContinuation<KeyService.Reply, Never>) in
                 Self.work.async { c.resume(returning: service.answer(body: bytes, address: context.peer)) }
             }
-            return Response(status: .init(code: reply.status), headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
+            return Response(
+                status: .init(code: reply.status), headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: reply.body)))
         }
         router.get("/v1/health") { _, _ -> Response in
             struct Health: Codable { var status = "ok"; var publicKey: String }
@@ -58,23 +62,28 @@ public struct ServiceServer {
         if let tls {
             let chain = try NIOSSLCertificate.fromPEMFile(tls.cert).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: tls.key, format: .pem)
-            server = try .tls(http1, tlsConfiguration: TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: NIOSSLPrivateKeySource.privateKey(key)))
+            server = try .tls(
+                http1,
+                tlsConfiguration: TLSConfiguration.makeServerConfiguration(
+                    certificateChain: chain, privateKey: NIOSSLPrivateKeySource.privateKey(key)))
         } else {
             server = http1
         }
         var logger = Logger(label: "protfs.keyservice")
         logger.logLevel = .warning
         let onListening = self.onListening
-        let app = Application(router: router, server: server,
-                              configuration: .init(address: .hostname(host, port: port), serverName: "protfs-keyservice"),
-                              onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
-                              logger: logger)
+        let app = Application(
+            router: router, server: server,
+            configuration: .init(address: .hostname(host, port: port), serverName: "protfs-keyservice"),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
+            logger: logger)
         try await app.runService()
     }
 
     static func json<T: Encodable>(_ status: Int, _ value: T) -> Response {
         let data = (try? JSONEncoder().encode(value)) ?? Data()
-        return Response(status: .init(code: status), headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: Array(data))))
+        return Response(
+            status: .init(code: status), headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: Array(data))))
     }
 }

@@ -27,10 +27,15 @@ enum Subprocess {
         var status: Int32 = 0
         let deadline = Date().addingTimeInterval(TimeInterval(timeoutSeconds))
         while waitpid(pid, &status, WNOHANG) == 0 {
-            if Date() > deadline { kill(pid, SIGKILL); waitpid(pid, &status, 0); throw Failure(description: "\(argv[0]) timed out") }
+            if Date() > deadline {
+                kill(pid, SIGKILL); waitpid(pid, &status, 0); throw Failure(description: "\(argv[0]) timed out")
+            }
             usleep(10_000)
         }
         let exited = (status & 0x7f) == 0, code = (status >> 8) & 0xff
-        guard exited && code == 0 else { throw Failure(description: "\(argv[0]) exited with \(exited ? "status \(code)" : "signal \(status & 0x7f)")") }
+        guard exited && code == 0 else {
+            throw Failure(
+                description: "\(argv[0]) exited with \(exited ? "status \(code)" : "signal \(status & 0x7f)")")
+        }
     }
 }

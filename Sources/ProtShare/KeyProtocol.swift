@@ -28,13 +28,17 @@ public struct KeyRequest: Codable, Equatable, Sendable {
     }
 
     /// Signs a request for `shareId` as the holder of `privateKey`.
-    public static func signed(shareId: String, privateKey: SecureBytes, servicePublicKey: [UInt8],
-                              now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> KeyRequest {
+    public static func signed(
+        shareId: String, privateKey: SecureBytes, servicePublicKey: [UInt8],
+        now: Int64 = Int64(Date().timeIntervalSince1970)
+    ) throws -> KeyRequest {
         let mine = try X25519.publicKey(forPrivate: privateKey)
-        var r = KeyRequest(shareId: shareId, recipient: Hex.encode(mine), time: now,
-                           nonce: Hex.encode(try Random.bytes(16)), mac: "")
-        let key = try macKey(secret: try X25519.sharedSecret(privateKey: privateKey, peerPublicKey: servicePublicKey),
-                             service: servicePublicKey, recipient: mine)
+        var r = KeyRequest(
+            shareId: shareId, recipient: Hex.encode(mine), time: now,
+            nonce: Hex.encode(try Random.bytes(16)), mac: "")
+        let key = try macKey(
+            secret: try X25519.sharedSecret(privateKey: privateKey, peerPublicKey: servicePublicKey),
+            service: servicePublicKey, recipient: mine)
         r.mac = Hex.encode(try Digest.hmacSHA256(key: key, data: r.signedBytes))
         return r
     }
@@ -60,7 +64,9 @@ public struct KeyAnswer: Codable, Equatable, Sendable {
     public var expires: Int64
     public var rights: UInt16
 
-    enum CodingKeys: String, CodingKey { case wrappedKey = "wrapped_key", offlineUntil = "offline_until", expires, rights }
+    enum CodingKeys: String, CodingKey {
+        case wrappedKey = "wrapped_key", offlineUntil = "offline_until", expires, rights
+    }
 
     public init(wrappedKey: String, offlineUntil: Int64, expires: Int64, rights: UInt16) {
         self.wrappedKey = wrappedKey; self.offlineUntil = offlineUntil; self.expires = expires; self.rights = rights
@@ -68,13 +74,16 @@ public struct KeyAnswer: Codable, Equatable, Sendable {
 
     /// The content key, for the holder of the recipient's private key and the request's nonce; nil otherwise.
     public func unwrap(privateKey: SecureBytes, shareId: String, nonce: String) -> SecureBytes? {
-        let ctx = Self.context(shareId: shareId, nonce: nonce, offlineUntil: offlineUntil, expires: expires, rights: rights)
+        let ctx = Self.context(
+            shareId: shareId, nonce: nonce, offlineUntil: offlineUntil, expires: expires, rights: rights)
         guard let wrapped = Hex.decode(wrappedKey) else { return nil }
         return try? X25519.unwrap(wrapped, privateKey: privateKey, context: ctx)
     }
 
     /// What the wrapped key is bound to.
-    public static func context(shareId: String, nonce: String, offlineUntil: Int64, expires: Int64, rights: UInt16) -> [UInt8] {
+    public static func context(shareId: String, nonce: String, offlineUntil: Int64, expires: Int64, rights: UInt16)
+        -> [UInt8]
+    {
         Array("protfs v1 key answer \(shareId) \(nonce) \(offlineUntil) \(expires) \(rights)".utf8)
     }
 }

@@ -33,7 +33,7 @@ public struct MailMessage {
             "Subject: \(Self.clean(subject))",
             "Date: \(Self.date(date))",
             "Message-ID: <\(UUID().uuidString.lowercased())@protfs>",
-            "MIME-Version: 1.0",
+            "MIME-Version: 1.0"
         ]
         h += headers.map { "\(Self.clean($0.0)): \(Self.clean($0.1))" }
         let body = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
@@ -44,7 +44,8 @@ public struct MailMessage {
         let boundary = "protfs-" + UUID().uuidString.lowercased()
         h.append("Content-Type: multipart/mixed; boundary=\"\(boundary)\"")
         var out = h.joined(separator: "\r\n") + "\r\n\r\nThis is a MIME message.\r\n"
-        out += "--\(boundary)\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\(body)\r\n"
+        out +=
+            "--\(boundary)\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\(body)\r\n"
         let name = Self.clean(a.name).replacingOccurrences(of: "\"", with: "'")
         out += "--\(boundary)\r\nContent-Type: \(a.contentType); name=\"\(name)\"\r\n"
         out += "Content-Disposition: attachment; filename=\"\(name)\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"

@@ -25,9 +25,12 @@ public struct ShareEnvelope: Codable, Equatable, Sendable {
     public var offlineSeconds: Int64
     public var service: Service?
 
-    public init(shareId: String, fileName: String, label: String, sharer: String, created: Int64, expires: Int64?,
-                rights: UInt16, tracked: Bool, offlineSeconds: Int64, service: Service?) {
-        self.shareId = shareId; self.fileName = fileName; self.label = label; self.sharer = sharer; self.created = created
+    public init(
+        shareId: String, fileName: String, label: String, sharer: String, created: Int64, expires: Int64?,
+        rights: UInt16, tracked: Bool, offlineSeconds: Int64, service: Service?
+    ) {
+        self.shareId = shareId; self.fileName = fileName; self.label = label; self.sharer = sharer;
+        self.created = created
         self.expires = expires; self.rights = rights; self.tracked = tracked; self.offlineSeconds = offlineSeconds
         self.service = service
     }
@@ -53,7 +56,9 @@ public enum PortableCopy {
         let mac = try container.mac(signedPart(env), purpose: macPurpose)
         let trailer = env + mac + withUnsafeBytes(of: UInt32(env.count).bigEndian) { Array($0) } + magic
         try trailer.withUnsafeBytes { b in
-            guard pwrite(fd, b.baseAddress, b.count, off_t(length)) == b.count else { throw ShareError.io("writing the portable copy: \(String(cString: strerror(errno)))") }
+            guard pwrite(fd, b.baseAddress, b.count, off_t(length)) == b.count else {
+                throw ShareError.io("writing the portable copy: \(String(cString: strerror(errno)))")
+            }
         }
         guard ftruncate(fd, off_t(length) + off_t(trailer.count)) == 0, fsync(fd) == 0 else {
             throw ShareError.io("writing the portable copy: \(String(cString: strerror(errno)))")
@@ -70,7 +75,9 @@ public enum PortableCopy {
         /// Checks the envelope's MAC once the container is open (its content key is then known).
         public func authenticate(with container: Container) throws {
             let expected = try container.mac(PortableCopy.signedPart(envelopeBytes), purpose: PortableCopy.macPurpose)
-            guard ConstantTime.equal(expected, mac) else { throw ShareError.tampered("the share description does not authenticate") }
+            guard ConstantTime.equal(expected, mac) else {
+                throw ShareError.tampered("the share description does not authenticate")
+            }
         }
     }
 
@@ -89,7 +96,9 @@ public enum PortableCopy {
     /// any input must give an answer or an error, never a crash or an out-of-bounds read).
     public static func parse(size: UInt64, name: String, read: (UInt64, Int) -> [UInt8]?) throws -> Parsed {
         guard size >= UInt64(Layout.headerSize + 12 + 32) else { throw ShareError.notAPortableCopy(name) }
-        guard let tail = read(size - 12, 12), Array(tail[4...]) == magic else { throw ShareError.notAPortableCopy(name) }
+        guard let tail = read(size - 12, 12), Array(tail[4...]) == magic else {
+            throw ShareError.notAPortableCopy(name)
+        }
         let envLength = UInt64(tail[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
         guard envLength > 0, envLength <= UInt64(maxEnvelope), envLength + 44 + UInt64(Layout.headerSize) <= size else {
             throw ShareError.tampered("impossible envelope length \(envLength)")
@@ -98,7 +107,8 @@ public enum PortableCopy {
         guard let env = read(containerLength, Int(envLength) + 32) else { throw ShareError.io("\(name): short read") }
         let envelopeBytes = Array(env[0..<Int(envLength)]), mac = Array(env[Int(envLength)...])
         guard let envelope = try? JSONDecoder().decode(ShareEnvelope.self, from: Data(envelopeBytes)),
-              envelope.format == "protfs-share-v1", ShareBook.isValidId(envelope.shareId) else {
+            envelope.format == "protfs-share-v1", ShareBook.isValidId(envelope.shareId)
+        else {
             throw ShareError.tampered("the share description is not readable")
         }
         guard Layout.plaintextSize(ciphertextSize: containerLength) != nil else {

@@ -36,16 +36,21 @@ public struct ServiceConfig: Codable, Equatable, Sendable {
     /// A configuration with a new key pair.
     public static func create(_ store: Store, url: String) throws -> ServiceConfig {
         let pair = try X25519.generate()
-        let sealed = try AESGCM.seal(key: try store.purposeKey("key service private key"), plaintext: pair.privateKey.exportBytes(),
-                                     aad: Array("protfs v1 service key \(Hex.encode(pair.publicKey))".utf8))
-        return ServiceConfig(url: url, publicKey: Hex.encode(pair.publicKey), sealedPrivateKey: Hex.encode(sealed),
-                             notifyCommand: nil, notifyWebhook: nil, notifyFrom: nil)
+        let sealed = try AESGCM.seal(
+            key: try store.purposeKey("key service private key"), plaintext: pair.privateKey.exportBytes(),
+            aad: Array("protfs v1 service key \(Hex.encode(pair.publicKey))".utf8))
+        return ServiceConfig(
+            url: url, publicKey: Hex.encode(pair.publicKey), sealedPrivateKey: Hex.encode(sealed),
+            notifyCommand: nil, notifyWebhook: nil, notifyFrom: nil)
     }
 
     public func privateKey(_ store: Store) throws -> SecureBytes {
-        guard let sealed = Hex.decode(sealedPrivateKey) else { throw StoreError.corruptConfig(Self.path(store.root), "sealed key") }
-        return try AESGCM.openKey(key: try store.purposeKey("key service private key"), sealed: sealed,
-                                  aad: Array("protfs v1 service key \(publicKey)".utf8))
+        guard let sealed = Hex.decode(sealedPrivateKey) else {
+            throw StoreError.corruptConfig(Self.path(store.root), "sealed key")
+        }
+        return try AESGCM.openKey(
+            key: try store.purposeKey("key service private key"), sealed: sealed,
+            aad: Array("protfs v1 service key \(publicKey)".utf8))
     }
 
     public func save(_ store: Store) throws {

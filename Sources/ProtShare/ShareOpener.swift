@@ -15,7 +15,10 @@ public struct ShareOpener {
     /// Where answers that may be kept for offline use are stored; nil to keep none.
     public let offlineDir: String?
 
-    public init(identity: PrivateIdentity, client: KeyClient = KeyClient(), offlineDir: String? = ShareOpener.defaultOfflineDir()) {
+    public init(
+        identity: PrivateIdentity, client: KeyClient = KeyClient(),
+        offlineDir: String? = ShareOpener.defaultOfflineDir()
+    ) {
         self.identity = identity; self.client = client; self.offlineDir = offlineDir
     }
 
@@ -42,14 +45,18 @@ public struct ShareOpener {
         let source = Container.KeySource.fileKey { fields in
             do {
                 guard let g = fields.grants.first(where: { $0.identity == me && $0.shareId == shareIdBytes }) else {
-                    throw ShareError.notARecipient("\(name) was not shared with \(identity.identity.name) (\(identity.identity.fingerprint))")
+                    throw ShareError.notARecipient(
+                        "\(name) was not shared with \(identity.identity.name) (\(identity.identity.fingerprint))")
                 }
                 if let exp = g.expiry, now >= exp { throw ShareError.expired("the grant ended \(isoTime(exp))") }
                 usedGrant = g
                 if !g.recipientWrappedKey.isEmpty {
                     let ctx = Sharing.grantContext(shareId: env.shareId, rights: g.rights, expires: g.expiry)
-                    guard let k = try? X25519.unwrap(g.recipientWrappedKey, privateKey: identity.privateKey, context: ctx) else {
-                        throw ShareError.tampered("the grant's key does not unwrap with \(identity.identity.name)'s private key")
+                    guard
+                        let k = try? X25519.unwrap(g.recipientWrappedKey, privateKey: identity.privateKey, context: ctx)
+                    else {
+                        throw ShareError.tampered(
+                            "the grant's key does not unwrap with \(identity.identity.name)'s private key")
                     }
                     fetched = (k, "offline grant")
                     return k
@@ -63,10 +70,16 @@ public struct ShareOpener {
         let container: Container
         do { container = try Container.open(fd: fd, length: parsed.containerLength, keys: source) } catch {
             // Not a recipient of a tracked share: its service hears of the attempt too (it refuses, logs, tells the owner).
-            if env.tracked && fetched == nil && errors.allSatisfy({ if case .notARecipient = $0 { return true }; return false }) {
+            if env.tracked && fetched == nil
+                && errors.allSatisfy({
+                    if case .notARecipient = $0 { return true }; return false
+                })
+            {
                 _ = try? trackedKey(env, now: now)
             }
-            if let specific = errors.first(where: { if case .notARecipient = $0 { return false }; return true }) ?? errors.first {
+            if let specific = errors.first(where: {
+                if case .notARecipient = $0 { return false }; return true
+            }) ?? errors.first {
                 throw specific
             }
             throw ShareError.tampered("\(error)")
@@ -83,7 +96,8 @@ public struct ShareOpener {
             throw ShareError.tampered("a tracked share without a key service")
         }
         if let kept = try? keptAnswer(env.shareId, now: now) { return (kept, "offline copy") }
-        let request = try KeyRequest.signed(shareId: env.shareId, privateKey: identity.privateKey, servicePublicKey: servicePub)
+        let request = try KeyRequest.signed(
+            shareId: env.shareId, privateKey: identity.privateKey, servicePublicKey: servicePub)
         let answer = try client.requestKey(url: service.url, request: request)
         let key = try unwrap(answer, shareId: env.shareId, nonce: request.nonce)
         if answer.offlineUntil > now { keep(answer, shareId: env.shareId, nonce: request.nonce) }
@@ -104,8 +118,11 @@ public struct ShareOpener {
     }
 
     func keep(_ a: KeyAnswer, shareId: String, nonce: String) {
-        guard let dir = offlineDir, let path = keptPath(shareId), let data = try? JSONEncoder().encode(Kept(answer: a, nonce: nonce)) else { return }
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        guard let dir = offlineDir, let path = keptPath(shareId),
+            let data = try? JSONEncoder().encode(Kept(answer: a, nonce: nonce))
+        else { return }
+        try? FileManager.default.createDirectory(
+            atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try? AtomicFile.write(Array(data), to: path, mode: 0o600)
     }
 

@@ -47,9 +47,11 @@ public struct ShareRecord: Codable, Equatable, Sendable {
     /// Revocation time per recipient name; `*` revokes every recipient.
     public var revoked: [String: Int64]
 
-    public init(id: String, fileId: String, path: String, label: String, sharerUid: UInt32, sharer: String,
-                recipients: [ShareRecipient], rights: UInt16, created: Int64, expires: Int64?, tracked: Bool,
-                offlineSeconds: Int64, notify: Bool, notifyTo: String?, sealedKey: String) {
+    public init(
+        id: String, fileId: String, path: String, label: String, sharerUid: UInt32, sharer: String,
+        recipients: [ShareRecipient], rights: UInt16, created: Int64, expires: Int64?, tracked: Bool,
+        offlineSeconds: Int64, notify: Bool, notifyTo: String?, sealedKey: String
+    ) {
         self.id = id; self.fileId = fileId; self.path = path; self.label = label; self.sharerUid = sharerUid
         self.sharer = sharer; self.recipients = recipients; self.rights = rights; self.created = created
         self.expires = expires; self.tracked = tracked; self.offlineSeconds = offlineSeconds; self.notify = notify
@@ -78,9 +80,11 @@ public struct ShareBook: Sendable {
 
     public func save(_ r: ShareRecord) throws {
         let dir = Self.directory(store.root)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let json = try JSONEncoder().encode(r)
-        let sealed = try AESGCM.seal(key: try key(), plaintext: Array(json), aad: Array("protfs v1 share record \(r.id)".utf8))
+        let sealed = try AESGCM.seal(
+            key: try key(), plaintext: Array(json), aad: Array("protfs v1 share record \(r.id)".utf8))
         try AtomicFile.write(sealed, to: dir + "/\(r.id).share", mode: 0o600)
     }
 
@@ -92,7 +96,8 @@ public struct ShareBook: Sendable {
         guard data.count < 1 << 20 else { throw ShareError.tampered("\(path) is too large") }
         let plain: SecureBytes
         do {
-            plain = try AESGCM.openKey(key: try key(), sealed: Array(data), aad: Array("protfs v1 share record \(id)".utf8))
+            plain = try AESGCM.openKey(
+                key: try key(), sealed: Array(data), aad: Array("protfs v1 share record \(id)".utf8))
         } catch { throw ShareError.tampered("share record \(path) does not authenticate") }
         let record = try JSONDecoder().decode(ShareRecord.self, from: Data(plain.exportBytes()))
         guard record.id == id else { throw ShareError.tampered("share record \(path) names another share") }

@@ -17,8 +17,10 @@ public struct ShareRequest: Codable, Equatable, Sendable {
     /// A descriptor of the calling process, open for writing, that receives the portable copy.
     public var outputFd: Int32?
 
-    public init(shareId: String, recipients: [ShareRecipient], rights: UInt16, expires: Int64?, tracked: Bool?,
-                offlineSeconds: Int64, notify: Bool, notifyTo: String?, outputFd: Int32?) {
+    public init(
+        shareId: String, recipients: [ShareRecipient], rights: UInt16, expires: Int64?, tracked: Bool?,
+        offlineSeconds: Int64, notify: Bool, notifyTo: String?, outputFd: Int32?
+    ) {
         self.shareId = shareId; self.recipients = recipients; self.rights = rights; self.expires = expires
         self.tracked = tracked; self.offlineSeconds = offlineSeconds; self.notify = notify; self.notifyTo = notifyTo
         self.outputFd = outputFd
@@ -49,7 +51,8 @@ public struct ControlAnswer: Codable, Sendable {
     public var tracked: Bool?
     public var revoked: [String]?
 
-    public init(ok: Bool, error: String? = nil, shareId: String? = nil, tracked: Bool? = nil, revoked: [String]? = nil) {
+    public init(ok: Bool, error: String? = nil, shareId: String? = nil, tracked: Bool? = nil, revoked: [String]? = nil)
+    {
         self.ok = ok; self.error = error; self.shareId = shareId; self.tracked = tracked; self.revoked = revoked
     }
     public static func failure(_ why: String) -> ControlAnswer { ControlAnswer(ok: false, error: why) }

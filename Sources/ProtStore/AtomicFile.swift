@@ -15,7 +15,9 @@ public enum AtomicFile {
         let err = errno
         close(fd)
         guard ok else { unlink(tmp); throw StoreError.io(path, String(cString: strerror(err))) }
-        guard rename(tmp, path) == 0 else { let e = errno; unlink(tmp); throw StoreError.io(path, String(cString: strerror(e))) }
+        guard rename(tmp, path) == 0 else {
+            let e = errno; unlink(tmp); throw StoreError.io(path, String(cString: strerror(e)))
+        }
         let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY)
         if dfd >= 0 { fsync(dfd); close(dfd) }
     }

@@ -9,11 +9,16 @@ public enum Credential {
 
     /// Reads a passphrase from a file (first line), from PROTFS_PASSPHRASE, or from the terminal without echo.
     /// Never from the command line, where other users could read it in the process list.
-    public static func passphrase(file: String?, environment: String = "PROTFS_PASSPHRASE", prompt: String, confirm: Bool = false) throws -> Credential {
+    public static func passphrase(
+        file: String?, environment: String = "PROTFS_PASSPHRASE", prompt: String, confirm: Bool = false
+    ) throws -> Credential {
         if let file {
-            guard let data = FileManager.default.contents(atPath: file) else { throw StoreError.io(file, "cannot read passphrase file") }
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw StoreError.io(file, "cannot read passphrase file")
+            }
             let text = String(decoding: data, as: UTF8.self)
-            let line = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let line =
+                text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
             guard !line.isEmpty else { throw StoreError.emptyPassphrase }
             return .passphrase(Array(line.utf8))
         }
@@ -47,7 +52,9 @@ public enum Credential {
 
     /// The key that seals the master key, derived according to the config's KDF record.
     func sealingKey(kdf: StoreConfig.KDF) throws -> SecureBytes {
-        guard let salt = Hex.decode(kdf.salt), salt.count == 32 else { throw StoreError.corruptConfig("config.json", "bad kdf salt") }
+        guard let salt = Hex.decode(kdf.salt), salt.count == 32 else {
+            throw StoreError.corruptConfig("config.json", "bad kdf salt")
+        }
         switch (self, kdf.kind) {
         case (.passphrase(let pw), "scrypt"):
             let params = KDF.ScryptParameters(logN: kdf.logN ?? 0, r: kdf.r ?? 0, p: kdf.p ?? 0)
@@ -55,15 +62,21 @@ public enum Credential {
             return try KDF.scrypt(password: pw, salt: salt, params: params)
         case (.keyFile(let path), "keyfile"):
             let bytes = try Self.readKeyFile(path)
-            return try bytes.withUnsafeBytes { try KDF.hkdf(ikm: $0, salt: salt, info: Array("protfs v1 key file".utf8), length: 32) }
+            return try bytes.withUnsafeBytes {
+                try KDF.hkdf(ikm: $0, salt: salt, info: Array("protfs v1 key file".utf8), length: 32)
+            }
         case (.passphrase, _): throw StoreError.io("unlock", "this store is sealed with a key file; use --key-file")
-        case (.keyFile, _): throw StoreError.io("unlock", "this store is sealed with a passphrase; use --passphrase-file or PROTFS_PASSPHRASE")
+        case (.keyFile, _):
+            throw StoreError.io(
+                "unlock", "this store is sealed with a passphrase; use --passphrase-file or PROTFS_PASSPHRASE")
         }
     }
 
     static func readKeyFile(_ path: String) throws -> [UInt8] {
         guard FileManager.default.fileExists(atPath: path) else { throw StoreError.keyFileMissing(path) }
-        guard let data = FileManager.default.contents(atPath: path) else { throw StoreError.io(path, "cannot read key file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StoreError.io(path, "cannot read key file")
+        }
         guard data.count >= 32 else { throw StoreError.keyFileTooShort(path) }
         return Array(data)
     }

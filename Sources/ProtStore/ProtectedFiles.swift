@@ -10,9 +10,10 @@ extension Store {
     public func newHeaderFields(label: String, owner: UInt32, method: LabelingMethod) throws -> HeaderFields {
         try requireApplicable(label)
         let now = currentTimeNanos()
-        return HeaderFields(fileId: try Random.bytes(16), labelId: label, labelKeyVersion: currentKeyVersion(label),
-                            ownerUid: owner, labeledAt: now, method: method,
-                            expiry: policy.label(label)?.expiry?.deadline(labeledAt: now))
+        return HeaderFields(
+            fileId: try Random.bytes(16), labelId: label, labelKeyVersion: currentKeyVersion(label),
+            ownerUid: owner, labeledAt: now, method: method,
+            expiry: policy.label(label)?.expiry?.deadline(labeledAt: now))
     }
 
     /// Encrypts `source` into a new container at `destination` (the administrator's offline path).
@@ -24,12 +25,14 @@ extension Store {
         guard src >= 0 else { throw StoreError.io(source, String(cString: strerror(errno))) }
         defer { close(src) }
         return try writeAtomically(destination) { fd in
-            let c = try Container.create(fd: fd, fields: fields, kek: try labelKey(label, version: fields.labelKeyVersion))
-            try copy(from: { buf, off in
-                let n = pread(src, buf.baseAddress, buf.count, off_t(off))
-                if n < 0 { throw StoreError.io(source, String(cString: strerror(errno))) }
-                return n
-            }, to: { try c.write($0, at: $1) })
+            let c = try Container.create(
+                fd: fd, fields: fields, kek: try labelKey(label, version: fields.labelKeyVersion))
+            try copy(
+                from: { buf, off in
+                    let n = pread(src, buf.baseAddress, buf.count, off_t(off))
+                    if n < 0 { throw StoreError.io(source, String(cString: strerror(errno))) }
+                    return n
+                }, to: { try c.write($0, at: $1) })
             return c.fields
         }
     }
@@ -42,20 +45,24 @@ extension Store {
         defer { close(src) }
         let c = try Container.open(fd: src, keys: keyLookup)
         return try writeAtomically(destination) { fd in
-            try copy(from: { buf, off in try c.read(into: buf, at: UInt64(off)) }, to: { data, off in
-                var done = 0
-                while done < data.count {
-                    let n = pwrite(fd, data.baseAddress! + done, data.count - done, off_t(off) + done)
-                    if n < 0 { throw StoreError.io(destination, String(cString: strerror(errno))) }
-                    done += n
-                }
-            })
+            try copy(
+                from: { buf, off in try c.read(into: buf, at: UInt64(off)) },
+                to: { data, off in
+                    var done = 0
+                    while done < data.count {
+                        let n = pwrite(fd, data.baseAddress! + done, data.count - done, off_t(off) + done)
+                        if n < 0 { throw StoreError.io(destination, String(cString: strerror(errno))) }
+                        done += n
+                    }
+                })
             return c.fields
         }
     }
 
-    private func copy(from read: (UnsafeMutableRawBufferPointer, Int) throws -> Int,
-                      to write: (UnsafeRawBufferPointer, UInt64) throws -> Void) throws {
+    private func copy(
+        from read: (UnsafeMutableRawBufferPointer, Int) throws -> Int,
+        to write: (UnsafeRawBufferPointer, UInt64) throws -> Void
+    ) throws {
         var buf = [UInt8](repeating: 0, count: 1 << 20)
         var off = 0
         try buf.withUnsafeMutableBytes { b in
@@ -77,7 +84,9 @@ extension Store {
             let r = try body(fd)
             guard fsync(fd) == 0 else { throw StoreError.io(destination, String(cString: strerror(errno))) }
             close(fd)
-            guard rename(tmp, destination) == 0 else { throw StoreError.io(destination, String(cString: strerror(errno))) }
+            guard rename(tmp, destination) == 0 else {
+                throw StoreError.io(destination, String(cString: strerror(errno)))
+            }
             return r
         } catch {
             close(fd)
@@ -104,7 +113,8 @@ extension Store {
             progress?(checked, rel)
             let fd = Glibc.open(path, O_RDONLY)
             guard fd >= 0 else {
-                findings.append(FsckFinding(path: rel, report: ContainerReport(problems: [String(cString: strerror(errno))])))
+                findings.append(
+                    FsckFinding(path: rel, report: ContainerReport(problems: [String(cString: strerror(errno))])))
                 continue
             }
             let r = Container.check(fd: fd, keys: keyLookup)

@@ -21,7 +21,8 @@ public struct RootAttributes: Equatable, Sendable {
         guard let bytes = try? Store.readFile(path(root)) else { return nil }
         let words = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
         guard words.count == 3, let m = mode_t(words[0], radix: 8), let u = uid_t(words[1]), let g = gid_t(words[2]),
-              m <= 0o7777 else { return nil }
+            m <= 0o7777
+        else { return nil }
         return RootAttributes(mode: m, uid: u, gid: g)
     }
 
@@ -37,15 +38,19 @@ public struct RootAttributes: Equatable, Sendable {
         guard (st.st_mode & S_IFMT) == S_IFDIR else { throw StoreError.io(root, "the store root is not a directory") }
         var presented = load(root: root)
         if presented == nil {
-            let was = (st.st_mode & 0o077) == 0 && st.st_uid == 0 ? standard
+            let was =
+                (st.st_mode & 0o077) == 0 && st.st_uid == 0
+                ? standard
                 : RootAttributes(mode: st.st_mode, uid: st.st_uid, gid: st.st_gid)
             try was.save(root: root)
             presented = was
         }
         guard (st.st_mode & 0o7777) != 0o700 || st.st_uid != 0 || st.st_gid != 0 else { return nil }
         guard chown(root, 0, 0) == 0, chmod(root, 0o700) == 0 else {
-            throw StoreError.io(root, "cannot make the store root root's alone (\(String(cString: strerror(errno)))); "
-                + "run as root, or chmod 0700 it yourself")
+            throw StoreError.io(
+                root,
+                "cannot make the store root root's alone (\(String(cString: strerror(errno)))); "
+                    + "run as root, or chmod 0700 it yourself")
         }
         return "the store root \(root) was mode \(String(st.st_mode & 0o7777, radix: 8)) owned by uid \(st.st_uid): "
             + "local users could change containers behind the mount; it is now 0700 root (the mount presents "

@@ -15,7 +15,7 @@ public final class Store: Sendable {
     private let configBox: Mutex<StoreConfig>
     public var config: StoreConfig { configBox.withLock { $0 } }
     public let policy: Policy
-    let masterKey: SecureBytes   // module-internal: key derivations in this module only
+    let masterKey: SecureBytes  // module-internal: key derivations in this module only
     private let keks = Mutex<[String: SecureBytes]>([:])
     /// Per-file grants that no longer count, wherever the file is now.
     public let revocations = Revocations()
@@ -33,27 +33,33 @@ public final class Store: Sendable {
     // MARK: creating and unlocking
 
     /// Creates `.protfs/` in `root` (an existing or new directory) with a fresh master key sealed under `credential`.
-    public static func initialize(at root: String, policyFile: String, credential: Credential,
-                                  scrypt: KDF.ScryptParameters = .interactive) throws -> Store {
+    public static func initialize(
+        at root: String, policyFile: String, credential: Credential,
+        scrypt: KDF.ScryptParameters = .interactive
+    ) throws -> Store {
         let meta = root + "/" + metaDirName
         if FileManager.default.fileExists(atPath: configPath(root)) { throw StoreError.alreadyInitialized(root) }
         let policyText = try readFile(policyFile)
         let policy: Policy
-        do { policy = try PolicyLoader.parse(yaml: String(decoding: policyText, as: UTF8.self), file: policyFile).policy }
-        catch let e as PolicyError { throw StoreError.io("policy", "\n" + e.description) }
+        do {
+            policy = try PolicyLoader.parse(yaml: String(decoding: policyText, as: UTF8.self), file: policyFile).policy
+        } catch let e as PolicyError { throw StoreError.io("policy", "\n" + e.description) }
 
         let master = try SecureBytes.random(count: 32)
         let salt = try Random.bytes(32)
-        let kdf = credential.kindName == "scrypt"
+        let kdf =
+            credential.kindName == "scrypt"
             ? StoreConfig.KDF(kind: "scrypt", salt: Hex.encode(salt), logN: scrypt.logN, r: scrypt.r, p: scrypt.p)
             : StoreConfig.KDF(kind: "keyfile", salt: Hex.encode(salt), logN: nil, r: nil, p: nil)
-        var config = StoreConfig(format: StoreConfig.formatName, version: StoreConfig.currentVersion,
-                                 storeId: Hex.encode(try Random.bytes(16)), created: EventFormat.isoTime(currentTimeNanos()),
-                                 kdf: kdf, sealedMasterKey: "", labelKeyVersions: [:],
-                                 policySHA256: Hex.encode(Digest.sha256(policyText)), mac: "")
+        var config = StoreConfig(
+            format: StoreConfig.formatName, version: StoreConfig.currentVersion,
+            storeId: Hex.encode(try Random.bytes(16)), created: EventFormat.isoTime(currentTimeNanos()),
+            kdf: kdf, sealedMasterKey: "", labelKeyVersions: [:],
+            policySHA256: Hex.encode(Digest.sha256(policyText)), mac: "")
         for l in policy.labels { config.labelKeyVersions[l.id] = 1 }
         let sealing = try credential.sealingKey(kdf: kdf)
-        config.sealedMasterKey = Hex.encode(try AESGCM.seal(key: sealing, plaintext: master.exportBytes(), aad: config.sealAAD))
+        config.sealedMasterKey = Hex.encode(
+            try AESGCM.seal(key: sealing, plaintext: master.exportBytes(), aad: config.sealAAD))
         config.mac = try Self.mac(config, master)
 
         guard mkdirP(root, 0o700), mkdirP(meta, 0o700), chmod(meta, 0o700) == 0 else {
@@ -77,13 +83,17 @@ public final class Store: Sendable {
         guard FileManager.default.fileExists(atPath: path) else { throw StoreError.notAStore(root) }
         let data = try readFile(path)
         if let probe = try? JSONSerialization.jsonObject(with: Data(data)) as? [String: Any],
-           let v = probe["version"] as? Int, v > StoreConfig.currentVersion {
+            let v = probe["version"] as? Int, v > StoreConfig.currentVersion
+        {
             throw StoreError.newerFormat(root, v)
         }
         let config: StoreConfig
-        do { config = try JSONDecoder().decode(StoreConfig.self, from: Data(data)) }
-        catch { throw StoreError.corruptConfig(path, "not a valid config (\(Self.describe(error)))") }
-        guard config.format == StoreConfig.formatName else { throw StoreError.corruptConfig(path, "unknown format '\(config.format)'") }
+        do { config = try JSONDecoder().decode(StoreConfig.self, from: Data(data)) } catch {
+            throw StoreError.corruptConfig(path, "not a valid config (\(Self.describe(error)))")
+        }
+        guard config.format == StoreConfig.formatName else {
+            throw StoreError.corruptConfig(path, "unknown format '\(config.format)'")
+        }
         guard config.version == StoreConfig.currentVersion else {
             if config.version > StoreConfig.currentVersion { throw StoreError.newerFormat(root, config.version) }
             throw StoreError.corruptConfig(path, "unsupported version \(config.version)")
@@ -95,19 +105,26 @@ public final class Store: Sendable {
     public static func open(at root: String, credential: Credential) throws -> Store {
         let config = try readConfig(at: root)
         let sealing = try credential.sealingKey(kdf: config.kdf)
-        guard let sealed = Hex.decode(config.sealedMasterKey) else { throw StoreError.corruptConfig(configPath(root), "bad sealed key") }
+        guard let sealed = Hex.decode(config.sealedMasterKey) else {
+            throw StoreError.corruptConfig(configPath(root), "bad sealed key")
+        }
         let master: SecureBytes
-        do { master = try AESGCM.openKey(key: sealing, sealed: sealed, aad: config.sealAAD) }
-        catch { throw credential.kindName == "scrypt" ? StoreError.wrongPassphrase(root) : StoreError.wrongKeyFile(root) }
+        do { master = try AESGCM.openKey(key: sealing, sealed: sealed, aad: config.sealAAD) } catch {
+            throw credential.kindName == "scrypt" ? StoreError.wrongPassphrase(root) : StoreError.wrongKeyFile(root)
+        }
         guard ConstantTime.equal(Array(try Self.mac(config, master).utf8), Array(config.mac.utf8)) else {
             throw StoreError.corruptConfig(configPath(root), "config MAC does not verify (edited outside protfs)")
         }
         let policyText = try readFile(policyPath(root))
         // Parsed before the hash check, so a broken policy is named by file, line and column.
         let policy: Policy
-        do { policy = try PolicyLoader.parse(yaml: String(decoding: policyText, as: UTF8.self), file: policyPath(root)).policy }
-        catch let e as PolicyError { throw StoreError.malformedPolicy(e.description) }
-        guard Hex.encode(Digest.sha256(policyText)) == config.policySHA256 else { throw StoreError.policyChanged(policyPath(root)) }
+        do {
+            policy = try PolicyLoader.parse(yaml: String(decoding: policyText, as: UTF8.self), file: policyPath(root))
+                .policy
+        } catch let e as PolicyError { throw StoreError.malformedPolicy(e.description) }
+        guard Hex.encode(Digest.sha256(policyText)) == config.policySHA256 else {
+            throw StoreError.policyChanged(policyPath(root))
+        }
         return Store(root: root, config: config, policy: policy, masterKey: master)
     }
 
@@ -115,11 +132,13 @@ public final class Store: Sendable {
     public func changeCredential(to credential: Credential, scrypt: KDF.ScryptParameters = .interactive) throws {
         var c = config
         let salt = Hex.encode(try Random.bytes(32))
-        c.kdf = credential.kindName == "scrypt"
+        c.kdf =
+            credential.kindName == "scrypt"
             ? StoreConfig.KDF(kind: "scrypt", salt: salt, logN: scrypt.logN, r: scrypt.r, p: scrypt.p)
             : StoreConfig.KDF(kind: "keyfile", salt: salt, logN: nil, r: nil, p: nil)
         let sealing = try credential.sealingKey(kdf: c.kdf)
-        c.sealedMasterKey = Hex.encode(try AESGCM.seal(key: sealing, plaintext: masterKey.exportBytes(), aad: c.sealAAD))
+        c.sealedMasterKey = Hex.encode(
+            try AESGCM.seal(key: sealing, plaintext: masterKey.exportBytes(), aad: c.sealAAD))
         c.mac = try Self.mac(c, masterKey)
         try Self.writeConfig(c, root: root)
         configBox.withLock { $0 = c }
@@ -156,7 +175,9 @@ public final class Store: Sendable {
 
     public func isRevoked(_ g: Grant) -> Bool { revocations.contains(g) }
 
-    public var keyLookup: LabelKeyLookup { { [unowned self] label, version in try self.labelKey(label, version: version) } }
+    public var keyLookup: LabelKeyLookup {
+        { [unowned self] label, version in try self.labelKey(label, version: version) }
+    }
 
     public func currentKeyVersion(_ label: String) -> UInt32 { config.labelKeyVersions[label] ?? 1 }
 
@@ -193,12 +214,15 @@ public final class Store: Sendable {
     static func describe(_ error: Error) -> String {
         if case DecodingError.keyNotFound(let k, _) = error { return "missing field '\(k.stringValue)'" }
         if case DecodingError.dataCorrupted = error { return "truncated or not JSON" }
-        if case DecodingError.typeMismatch(_, let ctx) = error { return "wrong type at \(ctx.codingPath.map(\.stringValue).joined(separator: "."))" }
+        if case DecodingError.typeMismatch(_, let ctx) = error {
+            return "wrong type at \(ctx.codingPath.map(\.stringValue).joined(separator: "."))"
+        }
         return "\(error)"
     }
 
     static func mkdirP(_ path: String, _ mode: mode_t) -> Bool {
-        (try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: Int(mode)])) != nil
+        (try? FileManager.default.createDirectory(
+            atPath: path, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: Int(mode)])) != nil
     }
 }

@@ -22,7 +22,8 @@ public enum StoreError: Error, CustomStringConvertible {
         switch self {
         case .notAStore(let p): return "\(p) is not a protfs store (no .protfs/config.json)"
         case .alreadyInitialized(let p): return "\(p) already holds a protfs store"
-        case .newerFormat(let p, let v): return "\(p) uses store format version \(v); this protfs reads version \(StoreConfig.currentVersion)"
+        case .newerFormat(let p, let v):
+            return "\(p) uses store format version \(v); this protfs reads version \(StoreConfig.currentVersion)"
         case .corruptConfig(let p, let why): return "\(p) is corrupt: \(why)"
         case .wrongPassphrase(let p): return "wrong passphrase for store \(p)"
         case .wrongKeyFile(let p): return "wrong key file for store \(p)"
@@ -33,8 +34,10 @@ public enum StoreError: Error, CustomStringConvertible {
         case .emptyPassphrase: return "empty passphrase"
         case .unknownLabel(let l): return "unknown label '\(l)'"
         case .labelNotApplicable(let l): return "label '\(l)' has sub-labels and cannot be applied; pick one of them"
-        case .malformedPolicy(let d): return "\(d)\n(the store's policy was edited outside protfs: restore it; the mount does not start with it)"
-        case .policyChanged(let p): return "policy \(p) does not match the policy sealed into the store config (edited outside protfs?)"
+        case .malformedPolicy(let d):
+            return "\(d)\n(the store's policy was edited outside protfs: restore it; the mount does not start with it)"
+        case .policyChanged(let p):
+            return "policy \(p) does not match the policy sealed into the store config (edited outside protfs?)"
         case .io(let what, let why): return "\(what): \(why)"
         }
     }

@@ -8,25 +8,31 @@ struct Protfs: ParsableCommand {
         commandName: "protfs",
         abstract: "Classify, label and protect files in a share; decide who may open them; record every access.",
         discussion: """
-        Exit codes: 0 success, 1 failure, 2 usage error or invalid policy.
-        Passphrases come from --passphrase-file, PROTFS_PASSPHRASE or a terminal prompt, never from arguments.
-        """,
+            Exit codes: 0 success, 1 failure, 2 usage error or invalid policy.
+            Passphrases come from --passphrase-file, PROTFS_PASSPHRASE or a terminal prompt, never from arguments.
+            """,
         version: "0.1.0",
         groupedSubcommands: [
-            CommandGroup(name: "Stores", subcommands: [
-                InitCommand.self, PasswdCommand.self, InfoCommand.self, StatusCommand.self, FsckCommand.self,
-                PolicyCommand.self, LabelCommand.self,
-            ]),
+            CommandGroup(
+                name: "Stores",
+                subcommands: [
+                    InitCommand.self, PasswdCommand.self, InfoCommand.self, StatusCommand.self, FsckCommand.self,
+                    PolicyCommand.self, LabelCommand.self
+                ]),
             CommandGroup(name: "Mounting", subcommands: [MountCommand.self, UnmountCommand.self]),
-            CommandGroup(name: "Files outside a mount", subcommands: [
-                ProtectCommand.self, UnprotectCommand.self, ScanCommand.self, ImportCommand.self,
-            ]),
-            CommandGroup(name: "Sharing", subcommands: [
-                ShareCommand.self, OpenCommand.self, TrackCommand.self, RevokeCommand.self, ServeCommand.self,
-                IdentityCommand.self,
-            ]),
+            CommandGroup(
+                name: "Files outside a mount",
+                subcommands: [
+                    ProtectCommand.self, UnprotectCommand.self, ScanCommand.self, ImportCommand.self
+                ]),
+            CommandGroup(
+                name: "Sharing",
+                subcommands: [
+                    ShareCommand.self, OpenCommand.self, TrackCommand.self, RevokeCommand.self, ServeCommand.self,
+                    IdentityCommand.self
+                ]),
             CommandGroup(name: "Audit", subcommands: [AuditCommand.self, ReportCommand.self]),
-            CommandGroup(name: "Development", subcommands: [BenchCommand.self, DebugCommand.self]),
+            CommandGroup(name: "Development", subcommands: [BenchCommand.self, DebugCommand.self])
         ]
     )
 

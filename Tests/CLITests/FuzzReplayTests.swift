@@ -6,7 +6,8 @@ import Testing
 @Suite struct FuzzReplayTests {
     @Test(arguments: ["header", "policy", "detectors", "share"])
     func keptInputsDoNotCrash(_ target: String) throws {
-        let harness = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().appendingPathComponent("protfs-fuzz").path
+        let harness = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().appendingPathComponent("protfs-fuzz")
+            .path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: harness)
         let fuzz = CLI.packageRoot + "/Tests/Fuzz"

@@ -19,7 +19,9 @@ import Testing
 
         let aliceLine = try CLI.run(["identity", "export"], env: alice).out
         let bobLine = try CLI.run(["identity", "export", "bob"], env: bob).out
-        #expect(aliceLine.hasPrefix("protfs-identity-v1 alice alice@example.com ") && aliceLine.split(separator: "\n").count == 1)
+        #expect(
+            aliceLine.hasPrefix("protfs-identity-v1 alice alice@example.com ")
+                && aliceLine.split(separator: "\n").count == 1)
         #expect(!aliceLine.contains("private"))
         let aliceFile = s.file("alice.id", aliceLine), bobFile = s.file("bob.id", bobLine)
         // A damaged line is refused by its checksum.
@@ -29,7 +31,9 @@ import Testing
 
         #expect(try CLI.run(["identity", "add", store, aliceFile, "--passphrase-file", pw]).status == 0)
         #expect(try CLI.run(["identity", "add", store, bobFile, "--passphrase-file", pw]).status == 0)
-        #expect(try CLI.run(["identity", "add", store, aliceFile, "--passphrase-file", pw]).status == 0, "the same identity again is fine")
+        #expect(
+            try CLI.run(["identity", "add", store, aliceFile, "--passphrase-file", pw]).status == 0,
+            "the same identity again is fine")
         r = try CLI.run(["identity", "ls", store, "--passphrase-file", pw, "--format", "csv"])
         #expect(r.status == 0 && r.out.contains("alice,alice@example.com,") && r.out.contains("bob,-,"), "\(r.out)")
         // Another key under a known name: refused.
@@ -47,6 +51,8 @@ import Testing
         r = try CLI.run(["identity", "ls", store, "--passphrase-file", pw])
         #expect(r.status == 1 && r.out.contains("bob") && r.out.contains("MAC does not verify"), "\(r.out)")
         #expect(try CLI.run(["audit", "verify", store]).status == 0)
-        #expect(try CLI.run(["audit", store, "--event", "key-change", "--format", "csv"]).out.contains("recipient alice added"))
+        #expect(
+            try CLI.run(["audit", store, "--event", "key-change", "--format", "csv"]).out.contains(
+                "recipient alice added"))
     }
 }

@@ -31,7 +31,8 @@ import Testing
             let v = try CLI.run(["audit", "verify", s.path, "--ledger", ledger])
             #expect(v.status == 0, "round \(round): \(v.out)")
             let rows = try CLI.run(["audit", s.path, "--ledger", ledger, "--limit", "0", "--format", "csv"])
-            let seqs = Set(rows.out.split(separator: "\r\n").dropFirst().compactMap { Int64($0.split(separator: ",")[0]) })
+            let seqs = Set(
+                rows.out.split(separator: "\r\n").dropFirst().compactMap { Int64($0.split(separator: ",")[0]) })
             let missing = acknowledged.filter { !seqs.contains($0) }
             #expect(missing.isEmpty, "round \(round): acknowledged but missing: \(missing.prefix(5))")
         }
@@ -41,7 +42,12 @@ import Testing
         let s = Scratch()
         let (store, pw) = try makeStore(s)
         let plain = s.file("p", "x")
-        for i in 0..<5 { _ = try CLI.run(["protect", plain, "--store", store, "--label", "general", "-o", store + "/f\(i)", "--passphrase-file", pw]) }
+        for i in 0..<5 {
+            _ = try CLI.run([
+                "protect", plain, "--store", store, "--label", "general", "-o", store + "/f\(i)", "--passphrase-file",
+                pw
+            ])
+        }
         let db = store + "/.protfs/ledger.db"
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")

@@ -5,11 +5,13 @@ import Testing
     static let fixtures = CLI.packageRoot + "/Tests/Fixtures/bad-policies"
 
     @Test func everyMalformedPolicyExitsTwoWithFileLineColumn() throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: Self.fixtures).filter { $0.hasSuffix(".yaml") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.fixtures).filter { $0.hasSuffix(".yaml") }
+            .sorted()
         #expect(files.count >= 15)
         for f in files {
             let path = Self.fixtures + "/" + f
-            let expect = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")[0].dropFirst("# expect: ".count)
+            let expect = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")[0].dropFirst(
+                "# expect: ".count)
             let parts = expect.split(separator: ":", maxSplits: 2)
             let r = try CLI.run(["policy", "check", path])
             #expect(r.status == 2, "\(f)")
@@ -30,7 +32,10 @@ import Testing
     @Test func explainShowsLabelReasonAndRights() throws {
         let s = Scratch()
         let content = s.file("c.txt", "ssn 123-45-6789 and card 4111111111111111\n")
-        var r = try CLI.run(["policy", "explain", "Policies/default.yaml", "/finance/q3.txt", "--content", content, "--uid", "1500", "--gid", "1500"])
+        var r = try CLI.run([
+            "policy", "explain", "Policies/default.yaml", "/finance/q3.txt", "--content", content, "--uid", "1500",
+            "--gid", "1500"
+        ])
         #expect(r.status == 0, "\(r.err)")
         #expect(r.out.contains("label:   confidential/hr"), "\(r.out)")
         #expect(r.out.contains("rule /finance/**"))

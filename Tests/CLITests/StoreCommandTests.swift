@@ -8,7 +8,10 @@ import Testing
         let secret = String(repeating: "PAYROLL Alice 4111 1111 1111 1111 salary 123456\n", count: 300)
         let plain = s.file("plain.txt", secret)
         let container = store + "/finance-q3.txt"
-        var r = try CLI.run(["protect", plain, "--store", store, "--label", "confidential/finance", "-o", container, "--passphrase-file", pw])
+        var r = try CLI.run([
+            "protect", plain, "--store", store, "--label", "confidential/finance", "-o", container, "--passphrase-file",
+            pw
+        ])
         #expect(r.status == 0, "\(r.err)")
         #expect(!bytes(container).contains(Array("PAYROLL".utf8)))
         #expect(!bytes(container).contains(Array("4111".utf8)))
@@ -19,7 +22,9 @@ import Testing
         #expect(r.status == 0, "\(r.err)")
         #expect(bytes(back) == Array(secret.utf8))
         r = try CLI.run(["audit", store, "--format", "json"])
-        let events = r.out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.map { $0["event"] as? String }
+        let events = r.out.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.map { $0["event"] as? String }
         #expect(events == ["policy-change", "protect", "unprotect"])
         #expect(try CLI.run(["audit", "verify", store]).status == 0)
     }
@@ -29,10 +34,14 @@ import Testing
         let (store, pw) = try makeStore(s)
         let plain = s.file("p.txt", String(repeating: "x", count: 20_000))
         for name in ["good", "bad"] {
-            #expect(try CLI.run(["protect", plain, "--store", store, "--label", "general", "-o", store + "/" + name, "--passphrase-file", pw]).status == 0)
+            #expect(
+                try CLI.run([
+                    "protect", plain, "--store", store, "--label", "general", "-o", store + "/" + name,
+                    "--passphrase-file", pw
+                ]).status == 0)
         }
         var b = bytes(store + "/bad")
-        b[8192 + 4124 * 2 + 100] ^= 0xFF   // inside block 2
+        b[8192 + 4124 * 2 + 100] ^= 0xFF  // inside block 2
         FileManager.default.createFile(atPath: store + "/bad", contents: Data(b))
         FileManager.default.createFile(atPath: store + "/dropped.txt", contents: Data("not a container".utf8))
         let r = try CLI.run(["fsck", store, "--passphrase-file", pw, "--format", "csv"])
@@ -59,14 +68,31 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: dst))
         }
         let wrong = s.file("wrong", "not the passphrase\n")
-        try expectRefused(["protect", plain, "--store", store, "--label", "general", "-o", dst, "--passphrase-file", wrong], "wrong passphrase")
-        try expectRefused(["protect", plain, "--store", store, "--label", "general", "-o", dst], "wrong passphrase", env: ["PROTFS_PASSPHRASE": "nope"])
+        try expectRefused(
+            ["protect", plain, "--store", store, "--label", "general", "-o", dst, "--passphrase-file", wrong],
+            "wrong passphrase")
+        try expectRefused(
+            ["protect", plain, "--store", store, "--label", "general", "-o", dst], "wrong passphrase",
+            env: ["PROTFS_PASSPHRASE": "nope"])
         try expectRefused(["protect", plain, "--store", store, "--label", "general", "-o", dst], "no passphrase")
-        try expectRefused(["protect", plain, "--store", store, "--label", "general", "-o", dst, "--key-file", s.path + "/missing.key"], "sealed with a passphrase")
-        try expectRefused(["protect", plain, "--store", s.path, "--label", "general", "-o", dst, "--passphrase-file", pw], "is not a protfs store")
-        try expectRefused(["protect", plain, "--store", store, "--label", "confidential", "-o", dst, "--passphrase-file", pw], "has sub-labels")
-        try expectRefused(["protect", plain, "--store", store, "--label", "nope", "-o", dst, "--passphrase-file", pw], "unknown label 'nope'")
-        #expect(try CLI.run(["audit", store, "--format", "csv"]).out.split(whereSeparator: \.isNewline).count == rowsBefore.split(whereSeparator: \.isNewline).count + 2) // the two label refusals are logged as errors
+        try expectRefused(
+            [
+                "protect", plain, "--store", store, "--label", "general", "-o", dst, "--key-file",
+                s.path + "/missing.key"
+            ], "sealed with a passphrase")
+        try expectRefused(
+            ["protect", plain, "--store", s.path, "--label", "general", "-o", dst, "--passphrase-file", pw],
+            "is not a protfs store")
+        try expectRefused(
+            ["protect", plain, "--store", store, "--label", "confidential", "-o", dst, "--passphrase-file", pw],
+            "has sub-labels")
+        try expectRefused(
+            ["protect", plain, "--store", store, "--label", "nope", "-o", dst, "--passphrase-file", pw],
+            "unknown label 'nope'")
+        // The two label refusals are logged as errors.
+        #expect(
+            try CLI.run(["audit", store, "--format", "csv"]).out.split(whereSeparator: \.isNewline).count
+                == rowsBefore.split(whereSeparator: \.isNewline).count + 2)
 
         let config = store + "/.protfs/config.json"
         let original = bytes(config)
@@ -98,7 +124,9 @@ import Testing
         #expect(r.status == 0, "\(r.err)")
         #expect(bytes(key).count == 64)
         let plain = s.file("p.txt", "hello")
-        #expect(try CLI.run(["protect", plain, "--store", store, "--label", "public", "-o", store + "/p", "--key-file", key]).status == 0)
+        #expect(
+            try CLI.run(["protect", plain, "--store", store, "--label", "public", "-o", store + "/p", "--key-file", key]
+            ).status == 0)
         r = try CLI.run(["fsck", store, "--key-file", s.path + "/missing.key"])
         #expect(r.status == 1 && r.err.contains("key file \(s.path)/missing.key not found"), "\(r.err)")
         let short = s.file("short.key", "too short")
@@ -108,7 +136,9 @@ import Testing
         r = try CLI.run(["passwd", store, "--key-file", key, "--new-passphrase-file", newPw])
         #expect(r.status == 0, "\(r.err)")
         #expect(try CLI.run(["fsck", store, "--key-file", key]).status == 1)
-        r = try CLI.run(["unprotect", store + "/p", "--store", store, "-o", s.path + "/back", "--passphrase-file", newPw])
+        r = try CLI.run([
+            "unprotect", store + "/p", "--store", store, "-o", s.path + "/back", "--passphrase-file", newPw
+        ])
         #expect(r.status == 0, "\(r.err)")
         #expect(bytes(s.path + "/back") == Array("hello".utf8))
         #expect(try CLI.run(["info", store]).out.contains("passphrase (scrypt"))

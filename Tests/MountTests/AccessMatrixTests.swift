@@ -11,11 +11,13 @@ struct AccessMatrixTests {
         ("public", "public", "pfbob", "general", nil),
         ("general", "general", "pfbob", "conf/fin", "public"),
         ("finance", "conf/fin", "pfalice", "conf/hr", "general"),
-        ("hr", "conf/hr", "pfcarol", nil, "general"),
+        ("hr", "conf/hr", "pfcarol", nil, "general")
     ]
     static let users = ["pfalice", "pfbob", "pfcarol", "pfdave", "root"]
-    static let ops = ["read", "write", "create", "rename", "rename-out", "rename-in", "delete", "relabel-up",
-                      "relabel-down", "setxattr", "removexattr", "chmod", "chown"]
+    static let ops = [
+        "read", "write", "create", "rename", "rename-out", "rename-in", "delete", "relabel-up",
+        "relabel-down", "setxattr", "removexattr", "chmod", "chown"
+    ]
 
     nonisolated(unsafe) static var cache: [String: Set<String>] = [:]
 
@@ -47,7 +49,9 @@ struct AccessMatrixTests {
             for u in Self.users {
                 for op in Self.ops {
                     let file = m.path("\(f.folder)/m-\(u)-\(op).txt")
-                    MountEnv.sh("echo data > '\(file)' && chmod 0666 '\(file)' && setfattr -n user.x -v 1 '\(file)'", as: f.owner)
+                    MountEnv.sh(
+                        "echo data > '\(file)' && chmod 0666 '\(file)' && setfattr -n user.x -v 1 '\(file)'",
+                        as: f.owner)
                     let isOwner = u == f.owner
                     let r = Self.rights(u, "/\(f.folder)/m.txt", owner: isOwner)
                     let plain = Self.rights(u, "/\(f.folder)/m.txt", owner: false)
@@ -56,11 +60,14 @@ struct AccessMatrixTests {
                     switch op {
                     case "read": command = "cat '\(file)'"; expected = r.contains("view")
                     case "write": command = "echo more >> '\(file)'"; expected = r.contains("edit")
-                    case "create": command = "echo new > '\(m.path("\(f.folder)/new-\(u).txt"))'"; expected = plain.contains("edit")
+                    case "create":
+                        command = "echo new > '\(m.path("\(f.folder)/new-\(u).txt"))'";
+                        expected = plain.contains("edit")
                     case "rename": command = "mv '\(file)' '\(file).moved'"; expected = r.contains("edit")
                     case "rename-out":
                         let out = f.folder == "public" ? "general" : "public"
-                        command = "mv '\(file)' '\(m.path("\(out)/out-\(f.folder)-\(u).txt"))'"; expected = r.contains("edit")
+                        command = "mv '\(file)' '\(m.path("\(out)/out-\(f.folder)-\(u).txt"))'";
+                        expected = r.contains("edit")
                     case "rename-in":
                         let src = f.folder == "public" ? "general" : "public"
                         let mine = m.path("\(src)/in-\(f.folder)-\(u).txt")
@@ -78,22 +85,27 @@ struct AccessMatrixTests {
                     case "setxattr": command = "setfattr -n user.y -v 2 '\(file)'"; expected = r.contains("edit")
                     case "removexattr": command = "setfattr -x user.x '\(file)'"; expected = r.contains("edit")
                     // The kernel lets only the file's owner (or root) change its mode; protfs then wants `owner`.
-                    case "chmod": command = "chmod 0640 '\(file)'"; expected = (isOwner || u == "root") && r.contains("owner")
+                    case "chmod":
+                        command = "chmod 0640 '\(file)'"; expected = (isOwner || u == "root") && r.contains("owner")
                     case "chown":
-                        guard u == "root" else { continue }   // only root may give a file away (kernel rule)
+                        guard u == "root" else { continue }  // only root may give a file away (kernel rule)
                         command = "chown pfdave '\(file)'"; expected = r.contains("owner")
                     default: continue
                     }
                     let result = MountEnv.sh(command, as: u == "root" ? nil : u)
                     cells += 1
                     if (result.status == 0) != expected {
-                        mismatches.append("\(u) \(op) on \(f.label): expected \(expected ? "allowed" : "denied"), got status \(result.status) \(result.err)")
+                        mismatches.append(
+                            "\(u) \(op) on \(f.label): expected \(expected ? "allowed" : "denied"), got status \(result.status) \(result.err)"
+                        )
                     }
                     if !expected {
                         denied += 1
                         let kernelRefuses = op == "chmod" && !isOwner && u != "root"
                         let after = m.ledger("--denied").count
-                        if !kernelRefuses && after <= denyRows { mismatches.append("\(u) \(op) on \(f.label): refused without a ledger row") }
+                        if !kernelRefuses && after <= denyRows {
+                            mismatches.append("\(u) \(op) on \(f.label): refused without a ledger row")
+                        }
                         denyRows = after
                     }
                 }

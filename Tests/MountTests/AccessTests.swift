@@ -57,7 +57,10 @@ struct AccessTests {
         #expect(MountEnv.sh("cat '\(m.path("finance/q3.txt"))'", as: "pfalice").out == "numbers\nmore\n")
         #expect(m.ledger("--denied --event deny").count >= 3)
         // Allowed changes of size and mode are rows too, written before the change is made.
-        #expect(m.ledger("--event setattr --user pfalice").contains { ($0["detail"] as? String)?.contains("mode 666") == true })
+        #expect(
+            m.ledger("--event setattr --user pfalice").contains {
+                ($0["detail"] as? String)?.contains("mode 666") == true
+            })
         #expect(MountEnv.sh("truncate -s 3 '\(m.path("finance/q3.txt"))'", as: "pfalice").status == 0)
         #expect(m.ledger("--event setattr --user pfalice").contains { ($0["detail"] as? String) == "size 3" })
         #expect(MountEnv.sh("truncate -s 0 '\(m.path("finance/q3.txt"))'", as: "pfbob").status != 0)
@@ -68,22 +71,30 @@ struct AccessTests {
         MountEnv.sh("echo 'pay 4111 1111 1111 1111 please' > '\(m.path("general/note.txt"))'", as: "pfbob")
         #expect(m.label("general/note.txt") == "conf/fin")
         let relabels = m.ledger("--event relabel")
-        #expect(relabels.contains { ($0["detail"] as? String)?.contains("credit_card") == true && $0["prev_label"] as? String == "general" })
+        #expect(
+            relabels.contains {
+                ($0["detail"] as? String)?.contains("credit_card") == true && $0["prev_label"] as? String == "general"
+            })
         // Bob created it and keeps owner rights; carol (not in finance) no longer reads it.
         #expect(MountEnv.sh("cat '\(m.path("general/note.txt"))'", as: "pfbob").status == 0)
         #expect(MountEnv.sh("cat '\(m.path("general/note.txt"))'", as: "pfcarol").status != 0)
 
         // Into a less sensitive folder: keeps its label. Into a more sensitive one: raised.
-        #expect(MountEnv.sh("mv '\(m.path("general/note.txt"))' '\(m.path("public/note.txt"))'", as: "pfbob").status == 0)
+        #expect(
+            MountEnv.sh("mv '\(m.path("general/note.txt"))' '\(m.path("public/note.txt"))'", as: "pfbob").status == 0)
         #expect(m.label("public/note.txt") == "conf/fin")
         MountEnv.sh("echo hello > '\(m.path("public/hello.txt"))'", as: "pfcarol")
         #expect(m.label("public/hello.txt") == "public")
-        #expect(MountEnv.sh("mv '\(m.path("public/hello.txt"))' '\(m.path("hr/hello.txt"))'", as: "pfcarol").status == 0)
+        #expect(
+            MountEnv.sh("mv '\(m.path("public/hello.txt"))' '\(m.path("hr/hello.txt"))'", as: "pfcarol").status == 0)
         #expect(m.label("hr/hello.txt") == "conf/hr")
         // Moving into a folder is creating there: bob, who may not create in hr/, may not move into it either.
         MountEnv.sh("echo mine > '\(m.path("public/bob.txt"))'", as: "pfbob")
         #expect(MountEnv.sh("mv '\(m.path("public/bob.txt"))' '\(m.path("hr/bob.txt"))'", as: "pfbob").status != 0)
-        #expect(m.ledger("--denied --event deny").contains { ($0["detail"] as? String)?.hasPrefix("rename needs edit") == true && $0["label"] as? String == "conf/hr" })
+        #expect(
+            m.ledger("--denied --event deny").contains {
+                ($0["detail"] as? String)?.hasPrefix("rename needs edit") == true && $0["label"] as? String == "conf/hr"
+            })
     }
 
     @Test func relabelNeedsOwnerAndDowngradeNeedsJustification() throws {
@@ -97,10 +108,14 @@ struct AccessTests {
         r = MountEnv.sh("'\(MountEnv.binary)' label set '\(f)' public", as: "pfalice")
         #expect(r.status != 0 && r.err.contains("justif"), "\(r.err)")
         #expect(m.label("finance/budget.txt") == "conf/fin")
-        r = MountEnv.sh("'\(MountEnv.binary)' label set '\(f)' public --justify 'approved for the annual report'", as: "pfalice")
+        r = MountEnv.sh(
+            "'\(MountEnv.binary)' label set '\(f)' public --justify 'approved for the annual report'", as: "pfalice")
         #expect(r.status == 0, "\(r.err)")
         #expect(m.label("finance/budget.txt") == "public")
-        #expect(m.ledger("--event relabel").contains { ($0["detail"] as? String)?.contains("approved for the annual report") == true })
+        #expect(
+            m.ledger("--event relabel").contains {
+                ($0["detail"] as? String)?.contains("approved for the annual report") == true
+            })
         // Now everyone may read it; content unchanged.
         #expect(MountEnv.sh("cat '\(f)'", as: "pfbob").out == "budget\n")
         // Raising needs no justification; an unknown label is refused.
@@ -151,7 +166,8 @@ struct AccessTests {
         // Unsupported, not merely absent: `ls -l` stops asking for ACLs and security labels after one file.
         #expect(MountEnv.sh("getfattr -n system.posix_acl_access '\(f)'").err.contains("not supported"))
         #expect(MountEnv.sh("getfattr -n security.selinux '\(f)'").err.contains("not supported"))
-        #expect(MountEnv.sh("setfattr -n user.kept -v 1 '\(f)' && getfattr --only-values -n user.kept '\(f)'").out == "1")
+        #expect(
+            MountEnv.sh("setfattr -n user.kept -v 1 '\(f)' && getfattr --only-values -n user.kept '\(f)'").out == "1")
     }
 
     @Test func remountReadsEverythingBackAndBusyUnmountIsRefused() throws {
@@ -161,7 +177,9 @@ struct AccessTests {
         MountEnv.sh("cp '\(m.dir)/big.bin' '\(m.path("general/big.bin"))' && chmod 644 '\(m.path("general/big.bin"))'")
         MountEnv.sh("echo small > '\(m.path("finance/s.txt"))'", as: "pfalice")
         // Long enough for the disk to be started on it while it is being written (early writeback).
-        MountEnv.sh("head -c 24000000 /dev/urandom > '\(m.dir)/long.bin' && dd if='\(m.dir)/long.bin' of='\(m.path("general/long.bin"))' bs=1M")
+        MountEnv.sh(
+            "head -c 24000000 /dev/urandom > '\(m.dir)/long.bin' && dd if='\(m.dir)/long.bin' of='\(m.path("general/long.bin"))' bs=1M"
+        )
         // An open file keeps the mount busy: a clear refusal, nothing lost.
         let holder = MountEnv.spawn("exec 3<'\(m.path("general/big.bin"))'; exec sleep 30")
         usleep(300_000)
@@ -179,4 +197,3 @@ struct AccessTests {
         #expect(MountEnv.sh("'\(MountEnv.binary)' audit verify '\(m.store)'").status == 0)
     }
 }
-

@@ -53,14 +53,16 @@ struct AttackTests {
         let fifo = m.dir + "/fifo"
         MountEnv.sh("mkfifo '\(fifo)' && chmod 0666 '\(fifo)'")
         let hang = Self.script(m, "fifo_hang.py")
-        let attacker = MountEnv.spawn("exec setpriv --reuid=pfbob --regid=users --init-groups -- "
-            + "/usr/bin/python3 '\(hang)' '\(m.path("general/x.txt"))' '\(fifo)' 20")
+        let attacker = MountEnv.spawn(
+            "exec setpriv --reuid=pfbob --regid=users --init-groups -- "
+                + "/usr/bin/python3 '\(hang)' '\(m.path("general/x.txt"))' '\(fifo)' 20")
         defer { MountEnv.stop(attacker) }
         usleep(1_500_000)
         for i in 0..<3 {
-            let r = MountEnv.sh("timeout 10 cat '\(m.path("general/x.txt"))'"
-                + " && timeout 10 ls '\(m.mnt)/general' >/dev/null"
-                + " && timeout 10 sh -c 'echo \(i) > \(m.path("public/y\(i).txt"))'", as: "pfcarol")
+            let r = MountEnv.sh(
+                "timeout 10 cat '\(m.path("general/x.txt"))'"
+                    + " && timeout 10 ls '\(m.mnt)/general' >/dev/null"
+                    + " && timeout 10 sh -c 'echo \(i) > \(m.path("public/y\(i).txt"))'", as: "pfcarol")
             #expect(r.status == 0, "the mount stopped answering other users: \(r.err)")
         }
     }
@@ -98,8 +100,9 @@ struct AttackTests {
         let linked = MountEnv.sh("ln '\(m.path("public/a.txt"))' '\(m.path("finance/a.txt"))'", as: "pfalice")
         #expect(linked.status == 0, "\(linked.err)")
         #expect(m.label("public/a.txt") == "conf/fin")
-        #expect(MountEnv.sh("cat '\(m.path("public/a.txt"))'", as: "pfbob").status != 0,
-                "the /public name stayed public")
+        #expect(
+            MountEnv.sh("cat '\(m.path("public/a.txt"))'", as: "pfbob").status != 0,
+            "the /public name stayed public")
     }
 
     /// Folders are checked too: an exchange that would plant a folder is refused, and a folder moved with
@@ -107,14 +110,17 @@ struct AttackTests {
     @Test func foldersMovedOrExchangedMeetTheRule() throws {
         let m = try MountedStore()
         let exchange = Self.script(m, "exchange.py")
-        MountEnv.sh("mkdir '\(m.path("public/d"))' && echo bait > '\(m.path("public/d/f.txt"))'"
-            + " && mkdir '\(m.path("finance/evil"))'", as: "pfbob")
-        let r = MountEnv.sh("/usr/bin/python3 '\(exchange)' '\(m.path("public/d"))' '\(m.path("finance/evil"))'",
-                            as: "pfbob")
+        MountEnv.sh(
+            "mkdir '\(m.path("public/d"))' && echo bait > '\(m.path("public/d/f.txt"))'"
+                + " && mkdir '\(m.path("finance/evil"))'", as: "pfbob")
+        let r = MountEnv.sh(
+            "/usr/bin/python3 '\(exchange)' '\(m.path("public/d"))' '\(m.path("finance/evil"))'",
+            as: "pfbob")
         #expect(r.status != 0, "pfbob exchanged a folder into /finance")
         #expect(MountEnv.sh("test -e '\(m.path("finance/evil/f.txt"))'").status != 0)
-        MountEnv.sh("mkdir -p '\(m.path("public/q3/sub"))' && echo sums > '\(m.path("public/q3/sub/s.txt"))'",
-                    as: "pfalice")
+        MountEnv.sh(
+            "mkdir -p '\(m.path("public/q3/sub"))' && echo sums > '\(m.path("public/q3/sub/s.txt"))'",
+            as: "pfalice")
         #expect(MountEnv.sh("mv '\(m.path("public/q3"))' '\(m.path("finance/q3"))'", as: "pfalice").status == 0)
         #expect(m.label("finance/q3/sub/s.txt") == "conf/fin")
         #expect(MountEnv.sh("cat '\(m.path("finance/q3/sub/s.txt"))'", as: "pfbob").status != 0)
@@ -125,8 +131,9 @@ struct AttackTests {
     @Test func attributesAndTimesNeedTheFilesRights() throws {
         let m = try MountedStore()
         let f = m.path("finance/x.txt")
-        MountEnv.sh("echo pay > '\(f)' && chmod 0666 '\(f)' && setfattr -n user.note -v 'salary review' '\(f)'",
-                    as: "pfalice")
+        MountEnv.sh(
+            "echo pay > '\(f)' && chmod 0666 '\(f)' && setfattr -n user.note -v 'salary review' '\(f)'",
+            as: "pfalice")
         #expect(MountEnv.sh("getfattr -n user.note --only-values '\(f)'", as: "pfalice").out == "salary review")
         let read = MountEnv.sh("getfattr -n user.note --only-values '\(f)'", as: "pfbob")
         #expect(read.status != 0 && !read.out.contains("salary"), "pfbob read a protected file's attribute")
@@ -157,30 +164,35 @@ struct AttackTests {
         let src = m.dir + "/src", secret = m.dir + "/secret"
         // The root-only folder also holds a folder with an attribute and a link, named as in the user's tree:
         // read by path through the swapped folder, they would be copied in instead.
-        MountEnv.sh("mkdir -p '\(secret)/sub' && chmod 0700 '\(secret)' && for i in $(seq 40); do "
-            + "echo TOPSECRET > '\(secret)/f'$i; done && setfattr -n user.note -v TOPSECRET '\(secret)/sub'"
-            + " && ln -s TOPSECRET-target '\(secret)/lnk'")
-        MountEnv.sh("mkdir -p '\(src)/d/sub' && for i in $(seq 40); do echo public > '\(src)/d/f'$i; done"
-            + " && ln -s public-target '\(src)/d/lnk' && chown -R pfbob '\(src)'")
+        MountEnv.sh(
+            "mkdir -p '\(secret)/sub' && chmod 0700 '\(secret)' && for i in $(seq 40); do "
+                + "echo TOPSECRET > '\(secret)/f'$i; done && setfattr -n user.note -v TOPSECRET '\(secret)/sub'"
+                + " && ln -s TOPSECRET-target '\(secret)/lnk'")
+        MountEnv.sh(
+            "mkdir -p '\(src)/d/sub' && for i in $(seq 40); do echo public > '\(src)/d/f'$i; done"
+                + " && ln -s public-target '\(src)/d/lnk' && chown -R pfbob '\(src)'")
         // Unattacked first: the import works on this tree at all.
         MountEnv.sh("'\(MountEnv.binary)' import '\(src)' '\(m.path("public/base"))' >/dev/null 2>&1")
         let base = MountEnv.sh("grep -rl public '\(m.path("public/base"))' | wc -l").out
         #expect(base.trimmingCharacters(in: .whitespacesAndNewlines) == "40", "the unattacked import: \(base)")
-        let attacker = MountEnv.spawn("exec setpriv --reuid=pfbob --regid=users --init-groups -- "
-            + "/usr/bin/python3 '\(swap)' '\(src)/d' '\(secret)' 30")
+        let attacker = MountEnv.spawn(
+            "exec setpriv --reuid=pfbob --regid=users --init-groups -- "
+                + "/usr/bin/python3 '\(swap)' '\(src)/d' '\(secret)' 30")
         defer { MountEnv.stop(attacker) }
         for round in 0..<12 {
             MountEnv.sh("'\(MountEnv.binary)' import '\(src)' '\(m.path("public/imp\(round)"))' >/dev/null 2>&1")
         }
         let leaked = MountEnv.sh("grep -rl TOPSECRET '\(m.path("public"))'")
         #expect(leaked.out.isEmpty, "root-only content was imported: \(leaked.out.prefix(200))")
-        let walk = "import os,sys\nfor top, dirs, files in os.walk(sys.argv[1]):\n for n in dirs + files:\n"
+        let walk =
+            "import os,sys\nfor top, dirs, files in os.walk(sys.argv[1]):\n for n in dirs + files:\n"
             + "  p = os.path.join(top, n)\n  if os.path.islink(p) and 'TOPSECRET' in os.readlink(p): print('link', p)\n"
             + "  elif not os.path.islink(p):\n   for a in os.listxattr(p):\n"
             + "    if b'TOPSECRET' in os.getxattr(p, a): print('xattr', p)"
         let meta = MountEnv.sh("/usr/bin/python3 -c \"\(walk)\" '\(m.path("public"))'")
-        #expect(meta.out.isEmpty && meta.status == 0,
-                "root-only metadata was imported: \(meta.out.prefix(300)) \(meta.err)")
+        #expect(
+            meta.out.isEmpty && meta.status == 0,
+            "root-only metadata was imported: \(meta.out.prefix(300)) \(meta.err)")
     }
 
     /// Found by an attack review: root's re-run of an import followed links a user swapped in for destination
@@ -189,9 +201,10 @@ struct AttackTests {
     @Test func importNeverFollowsALinkPlantedInTheDestination() throws {
         let m = try MountedStore()
         let src = m.dir + "/src", victim = m.dir + "/victim", victimDir = m.dir + "/victimdir"
-        MountEnv.sh("mkdir -p '\(src)/a' && echo payload > '\(src)/a/f' && chown -R pfbob '\(src)'"
-            + " && chmod 0757 '\(src)/a'"
-            + " && echo secret > '\(victim)' && chmod 0600 '\(victim)' && mkdir -m 0700 '\(victimDir)'")
+        MountEnv.sh(
+            "mkdir -p '\(src)/a' && echo payload > '\(src)/a/f' && chown -R pfbob '\(src)'"
+                + " && chmod 0757 '\(src)/a'"
+                + " && echo secret > '\(victim)' && chmod 0600 '\(victim)' && mkdir -m 0700 '\(victimDir)'")
         let imp = "'\(MountEnv.binary)' import '\(src)' '\(m.path("general"))' >/dev/null 2>&1"
         MountEnv.sh(imp)
         #expect(MountEnv.sh("cat '\(m.path("general/a/f"))'", as: "pfbob").out == "payload\n")
@@ -201,8 +214,9 @@ struct AttackTests {
             MountEnv.sh("touch '\(src)/a/f' && " + imp)
         }
         #expect(MountEnv.sh("stat -c %a:%U '\(victim)'").out == "600:root\n", "the import changed a root-only file")
-        #expect(MountEnv.sh("stat -c %a '\(victimDir)' && ls -A '\(victimDir)'").out == "700\n",
-                "the import wrote into a root-only folder")
+        #expect(
+            MountEnv.sh("stat -c %a '\(victimDir)' && ls -A '\(victimDir)'").out == "700\n",
+            "the import wrote into a root-only folder")
     }
 
     /// `truncate -s 50G` by any user made the daemon write 50 GB of sealed zeros as root (1.5 s per GiB): now
@@ -211,25 +225,29 @@ struct AttackTests {
         let m = try MountedStore()
         let file = m.path("general/big")
         #expect(MountEnv.sh("echo start > '\(file)'", as: "pfbob").status == 0)
-        let grow = "import os,sys,time\nt=time.time(); os.truncate(sys.argv[1], 50 << 30)\n"
+        let grow =
+            "import os,sys,time\nt=time.time(); os.truncate(sys.argv[1], 50 << 30)\n"
             + "print(round(time.time() - t, 3))"
         var r = MountEnv.sh("timeout 20 /usr/bin/python3 -c '\(grow)' '\(file)'", as: "pfbob")
         #expect(r.status == 0, "\(r.err)")
         #expect((Double(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 99) < 2, "truncate took \(r.out) s")
         r = MountEnv.sh("du -k '\(m.store)/general/big' | cut -f1")
         #expect((Int(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? .max) < 1024, "store file: \(r.out) KiB")
-        let probe = "import os,sys\nfd=os.open(sys.argv[1], os.O_RDONLY)\nprint(os.fstat(fd).st_size, "
+        let probe =
+            "import os,sys\nfd=os.open(sys.argv[1], os.O_RDONLY)\nprint(os.fstat(fd).st_size, "
             + "os.pread(fd, 6, 0) == b'start\\n', os.pread(fd, 4096, 25 << 30) == bytes(4096))"
         r = MountEnv.sh("/usr/bin/python3 -c \"\(probe)\" '\(file)'", as: "pfbob")
         #expect(r.out == "\(50 << 30) True True\n", "\(r.out) \(r.err)")
         // An append, whose close classifies the whole file: the scan skips the hole instead of keeping a worker
         // on 50 GiB of zeros (minutes; a 15 TiB file would take hours).
-        let append = "import os,sys,time\nt=time.time()\nf=open(sys.argv[1], 'a')\n"
+        let append =
+            "import os,sys,time\nt=time.time()\nf=open(sys.argv[1], 'a')\n"
             + "f.write('pay 4111 1111 1111 1111'); f.close()\n"
             + "print(round(time.time() - t, 3))"
         r = MountEnv.sh("timeout 60 /usr/bin/python3 -c \"\(append)\" '\(file)'", as: "pfbob")
-        #expect((Double(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 99) < 3,
-                "append and close took \(r.out) s \(r.err)")
+        #expect(
+            (Double(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 99) < 3,
+            "append and close took \(r.out) s \(r.err)")
         #expect(m.label("general/big") == "conf/fin", "the card number past the hole was not seen")
     }
 
@@ -239,11 +257,12 @@ struct AttackTests {
         let m = try MountedStore()
         let file = m.path("finance/salaries.txt")
         #expect(MountEnv.sh("echo 'alice 100' > '\(file)'", as: "pfalice").status == 0)
-        let loop = "import os,sys\nn=0\nfor i in range(5000):\n try: os.close(os.open(sys.argv[1], os.O_RDONLY))\n"
+        let loop =
+            "import os,sys\nn=0\nfor i in range(5000):\n try: os.close(os.open(sys.argv[1], os.O_RDONLY))\n"
             + " except PermissionError: n+=1\nprint(n)"
         let r = MountEnv.sh("/usr/bin/python3 -c \"\(loop)\" '\(file)'", as: "pfbob")
         #expect(r.out == "5000\n", "\(r.out) \(r.err)")
-        sleep(3)   // the last second's count is written when that second is over
+        sleep(3)  // the last second's count is written when that second is over
         let rows = m.ledger("--event deny").filter { $0["path"] as? String == "/finance/salaries.txt" }
         let counted = rows.reduce(0) { total, row in
             let detail = row["detail"] as? String ?? ""
@@ -262,7 +281,7 @@ struct AttackTests {
         #expect(MountEnv.sh("echo brief > '\(file)' && chmod 0644 '\(file)'", as: "pfalice").status == 0)
         let bob = HeldReader(m, file: file)
         #expect(bob.opened() == "brief\n")
-        sleep(3)   // the temp label expires 2 s after labeling
+        sleep(3)  // the temp label expires 2 s after labeling
         bob.proceed()
         #expect(bob.result() == "error:Permission denied|fallocate:skipped")
     }
@@ -277,15 +296,17 @@ struct AttackTests {
         MountEnv.sh("mkdir -m 0777 '\(out)'")
         var made = 0, refusal = ""
         for i in 0..<40 {
-            let r = MountEnv.sh("cd '\(out)' && '\(b)' share '\(file)' --to pfcarol --to pfdave --expires 7d "
-                                + "--no-tracking -o b\(i).pfs", as: "pfbob")
+            let r = MountEnv.sh(
+                "cd '\(out)' && '\(b)' share '\(file)' --to pfcarol --to pfdave --expires 7d "
+                    + "--no-tracking -o b\(i).pfs", as: "pfbob")
             if r.status != 0 { refusal = r.err; break }
             made += 1
         }
         #expect(made == 8, "pfbob made \(made) shares of two grants each")
         #expect(refusal.contains("someone other than its owner may hold 16"), "\(refusal)")
-        let r = MountEnv.sh("cd '\(out)' && '\(b)' share '\(file)' --to pfcarol --expires 7d --no-tracking -o a.pfs",
-                            as: "pfalice")
+        let r = MountEnv.sh(
+            "cd '\(out)' && '\(b)' share '\(file)' --to pfcarol --expires 7d --no-tracking -o a.pfs",
+            as: "pfalice")
         #expect(r.status == 0, "the owner could not share: \(r.err)")
     }
 
@@ -295,7 +316,8 @@ struct AttackTests {
         let m = try MountedStore()
         let file = m.path("general/huge")
         #expect(MountEnv.sh("echo hello > '\(file)'", as: "pfbob").status == 0)
-        let grow = "import os,sys\nfor n in ((1 << 63) - 1, 1 << 62):\n"
+        let grow =
+            "import os,sys\nfor n in ((1 << 63) - 1, 1 << 62):\n"
             + " try: os.truncate(sys.argv[1], n); print('grew')\n"
             + " except OSError as e: print(e.errno)"
         let r = MountEnv.sh("/usr/bin/python3 -c \"\(grow)\" '\(file)'", as: "pfbob")
@@ -329,22 +351,23 @@ enum CallerProbe {
     static func shareOutput(_ m: MountedStore, to victim: String) -> MountEnv.Result {
         MountEnv.sh("echo shared > '\(m.path("public/s.txt"))'", as: "pfbob")
         let py = """
-        import json, os, sys
-        out = os.open(sys.argv[2], os.O_PATH)
-        req = {"shareId": "00" * 16, "recipients": [], "rights": 1, "expires": None, "tracked": None,
-               "offlineSeconds": 0, "notify": False, "notifyTo": None, "outputFd": out}
-        r = os.open(sys.argv[3], os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.write(r, json.dumps(req).encode())
-        try:
-            print(os.getxattr(sys.argv[1], "user.protfs.share.%d" % r).decode(errors="replace"))
-        except OSError as e:
-            print("error", e.errno)
-        """
+            import json, os, sys
+            out = os.open(sys.argv[2], os.O_PATH)
+            req = {"shareId": "00" * 16, "recipients": [], "rights": 1, "expires": None, "tracked": None,
+                   "offlineSeconds": 0, "notify": False, "notifyTo": None, "outputFd": out}
+            r = os.open(sys.argv[3], os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.write(r, json.dumps(req).encode())
+            try:
+                print(os.getxattr(sys.argv[1], "user.protfs.share.%d" % r).decode(errors="replace"))
+            except OSError as e:
+                print("error", e.errno)
+            """
         let file = m.dir + "/share_probe.py"
         try? py.write(toFile: file, atomically: true, encoding: .utf8)
         chmod(file, 0o644)
         MountEnv.sh("mkdir -p '\(m.dir)/bob' && chown pfbob '\(m.dir)/bob'")
-        return MountEnv.sh("/usr/bin/python3 '\(file)' '\(m.path("public/s.txt"))' '\(victim)' '\(m.dir)/bob/req.json'",
-                           as: "pfbob")
+        return MountEnv.sh(
+            "/usr/bin/python3 '\(file)' '\(m.path("public/s.txt"))' '\(victim)' '\(m.dir)/bob/req.json'",
+            as: "pfbob")
     }
 }

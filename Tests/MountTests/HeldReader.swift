@@ -10,8 +10,9 @@ final class HeldReader {
         let reader = AttackTests.script(m, "held_reader.py")
         sync = m.dir + "/sync-" + String(UInt32.random(in: 0...UInt32.max))
         MountEnv.sh("mkdir -m 0777 '\(sync)'")
-        pid = MountEnv.spawn("exec /usr/bin/setpriv --reuid=\(user) --regid=$(id -g \(user)) --init-groups -- "
-                             + "/usr/bin/python3 '\(reader)' '\(file)' '\(sync)'")
+        pid = MountEnv.spawn(
+            "exec /usr/bin/setpriv --reuid=\(user) --regid=$(id -g \(user)) --init-groups -- "
+                + "/usr/bin/python3 '\(reader)' '\(file)' '\(sync)'")
     }
 
     deinit { MountEnv.stop(pid) }

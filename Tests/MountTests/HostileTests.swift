@@ -20,14 +20,20 @@ struct HostileTests {
         let ldir = m.dir + "/ledgerfs"
         let cleanup = Self.tmpfs(ldir, size: "2m")
         defer { cleanup() }
-        var r = MountEnv.sh("'\(MountEnv.binary)' mount '\(m.store)' '\(m.mnt)' --passphrase-file '\(m.pw)' --ledger '\(ldir)/ledger.db'")
+        var r = MountEnv.sh(
+            "'\(MountEnv.binary)' mount '\(m.store)' '\(m.mnt)' --passphrase-file '\(m.pw)' --ledger '\(ldir)/ledger.db'"
+        )
         #expect(r.status == 0, "\(r.err)")
         MountEnv.sh("echo before > '\(m.path("general/before.txt"))'")
         MountEnv.sh("dd if=/dev/zero of='\(ldir)/filler' bs=64k 2>/dev/null; sync")
         var created: [Int] = [], refused = false
         for i in 0..<200 where !refused {
             r = MountEnv.sh("echo \(i) > '\(m.path("general/f\(i).txt"))'")
-            if r.status == 0 { created.append(i) } else { refused = true; #expect(r.err.contains("Input/output error"), "\(r.err)") }
+            if r.status == 0 {
+                created.append(i)
+            } else {
+                refused = true; #expect(r.err.contains("Input/output error"), "\(r.err)")
+            }
             usleep(20_000)
         }
         #expect(refused, "the mount kept accepting operations with a ledger that cannot commit")
@@ -41,7 +47,9 @@ struct HostileTests {
             resumed = MountEnv.sh("echo after > '\(m.path("general/after.txt"))'").status == 0
         }
         #expect(resumed, "the mount did not recover once the ledger had space again")
-        let rows = MountEnv.sh("'\(MountEnv.binary)' audit '\(m.store)' --ledger '\(ldir)/ledger.db' --event create --limit 0 --format csv").out
+        let rows = MountEnv.sh(
+            "'\(MountEnv.binary)' audit '\(m.store)' --ledger '\(ldir)/ledger.db' --event create --limit 0 --format csv"
+        ).out
         for i in created { #expect(rows.contains("/general/f\(i).txt"), "no create row for f\(i), which was allowed") }
         #expect(MountEnv.sh("'\(MountEnv.binary)' audit verify '\(m.store)' --ledger '\(ldir)/ledger.db'").status == 0)
         #expect(MountEnv.sh("cat '\(m.path("general/before.txt"))'").out == "before\n")
@@ -55,9 +63,13 @@ struct HostileTests {
         let cleanup = Self.tmpfs(small, size: "6m")
         defer { cleanup() }
         MountEnv.sh("cp -a '\(m.store)' '\(small)/store'")
-        var r = MountEnv.sh("'\(MountEnv.binary)' mount '\(small)/store' '\(m.mnt)' --passphrase-file '\(m.pw)' --ledger '\(m.dir)/ledger.db'")
+        var r = MountEnv.sh(
+            "'\(MountEnv.binary)' mount '\(small)/store' '\(m.mnt)' --passphrase-file '\(m.pw)' --ledger '\(m.dir)/ledger.db'"
+        )
         #expect(r.status == 0, "\(r.err)")
-        MountEnv.sh("head -c 100000 /dev/urandom > '\(m.dir)/keep.bin' && cp '\(m.dir)/keep.bin' '\(m.path("general/keep.bin"))'")
+        MountEnv.sh(
+            "head -c 100000 /dev/urandom > '\(m.dir)/keep.bin' && cp '\(m.dir)/keep.bin' '\(m.path("general/keep.bin"))'"
+        )
         // 1 MiB writes: the wall is hit by a batch written while the next one is being sealed.
         r = MountEnv.sh("dd if=/dev/urandom of='\(m.path("general/big.bin"))' bs=1M count=13 conv=fsync")
         #expect(r.status != 0 && r.err.contains("No space left on device"), "\(r.err)")
@@ -66,7 +78,9 @@ struct HostileTests {
         r = MountEnv.sh("cat '\(m.path("general/big.bin"))' | wc -c")
         #expect(r.status == 0 && (Int(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0, "\(r.err)")
         MountEnv.sh("rm -f '\(m.path("general/big.bin"))'")
-        #expect(MountEnv.sh("echo fine > '\(m.path("general/after.txt"))' && cat '\(m.path("general/after.txt"))'").out == "fine\n")
+        #expect(
+            MountEnv.sh("echo fine > '\(m.path("general/after.txt"))' && cat '\(m.path("general/after.txt"))'").out
+                == "fine\n")
         #expect(MountEnv.sh("'\(MountEnv.binary)' unmount '\(m.mnt)'").status == 0)
         r = MountEnv.sh("'\(MountEnv.binary)' fsck '\(small)/store' --passphrase-file '\(m.pw)'")
         #expect(r.status == 0, "fsck: \(r.out) \(r.err)")
@@ -82,15 +96,20 @@ struct HostileTests {
         // they eat the descriptors inodes need (with 300 held, `ls -l` got EMFILE every run) and pin the
         // caller's files open as root.
         let marker = m.dir + "/inherited-marker"
-        let holder = "import os,sys\nfds=[os.open('\(marker)', os.O_RDONLY|os.O_CREAT) for i in range(300)]\n"
+        let holder =
+            "import os,sys\nfds=[os.open('\(marker)', os.O_RDONLY|os.O_CREAT) for i in range(300)]\n"
             + "[os.set_inheritable(f, True) for f in fds]\nos.execvp('prlimit', sys.argv[1:])"
-        var r = MountEnv.sh("/usr/bin/python3 -c \"\(holder)\" prlimit --nofile=1024:1024 '\(MountEnv.binary)' mount "
-                            + "'\(m.store)' '\(m.mnt)' --passphrase-file '\(m.pw)'")
+        var r = MountEnv.sh(
+            "/usr/bin/python3 -c \"\(holder)\" prlimit --nofile=1024:1024 '\(MountEnv.binary)' mount "
+                + "'\(m.store)' '\(m.mnt)' --passphrase-file '\(m.pw)'")
         #expect(r.status == 0, "\(r.err)")
-        r = MountEnv.sh("for p in $(pgrep -f 'protfs mount \(m.store) '); do ls -l /proc/$p/fd; done"
-                        + " | grep -c inherited-marker")
+        r = MountEnv.sh(
+            "for p in $(pgrep -f 'protfs mount \(m.store) '); do ls -l /proc/$p/fd; done"
+                + " | grep -c inherited-marker")
         #expect(r.out == "0\n", "the daemon kept \(r.out) inherited descriptors")
-        r = MountEnv.sh("/usr/bin/python3 -c \"import os\nfor i in range(3000): open(os.path.join('\(m.path("general"))', 'f%d' % i), 'w').write(str(i))\"")
+        r = MountEnv.sh(
+            "/usr/bin/python3 -c \"import os\nfor i in range(3000): open(os.path.join('\(m.path("general"))', 'f%d' % i), 'w').write(str(i))\""
+        )
         #expect(r.status == 0, "creating 3000 files with 1024 descriptors: \(r.err)")
         r = MountEnv.sh("cd '\(m.path("general"))' && cat f* | wc -c && ls -l | wc -l")
         #expect(r.status == 0 && r.err.isEmpty, "\(r.err)")
@@ -117,14 +136,17 @@ struct HostileTests {
         #expect(r.status != 0 && r.err.contains("File name too long"), "\(r.err)")
         // A deep tree: 100 levels, a file at the bottom.
         let deep = (0..<100).map { "d\($0)" }.joined(separator: "/")
-        r = MountEnv.sh("mkdir -p '\(m.path("general/" + deep))' && echo deep > '\(m.path("general/" + deep + "/f.txt"))' && cat '\(m.path("general/" + deep + "/f.txt"))'")
+        r = MountEnv.sh(
+            "mkdir -p '\(m.path("general/" + deep))' && echo deep > '\(m.path("general/" + deep + "/f.txt"))' && cat '\(m.path("general/" + deep + "/f.txt"))'"
+        )
         #expect(r.status == 0 && r.out == "deep\n", "\(r.err)")
         #expect(m.unmount().status == 0)
 
         // A policy edited into invalid YAML in the store: refused with FILE:LINE:COL, exit 2.
         let policy = m.store + "/.protfs/policy.yaml"
         let original = try String(contentsOfFile: policy, encoding: .utf8)
-        try original.replacingOccurrences(of: "rank: 10", with: "rank: ten").write(toFile: policy, atomically: true, encoding: .utf8)
+        try original.replacingOccurrences(of: "rank: 10", with: "rank: ten").write(
+            toFile: policy, atomically: true, encoding: .utf8)
         r = MountEnv.sh("'\(MountEnv.binary)' mount '\(m.store)' '\(m.mnt)' --passphrase-file '\(m.pw)'")
         #expect(r.status == 2 && r.err.contains("policy.yaml:") && r.err.contains("rank"), "\(r.err)")
         try original.write(toFile: policy, atomically: true, encoding: .utf8)
@@ -153,8 +175,12 @@ struct HostileTests {
         let m = try MountedStore()
         MountEnv.sh("echo secret > '\(m.path("general/s.txt"))'")
         for i in 0..<20 {
-            let r = MountEnv.sh("cat '\(m.path("general/s.txt"))' >/dev/null && sqlite3 '\(m.store)/.protfs/ledger.db' \"SELECT count(*) FROM all_events WHERE event = 'open-read' AND CAST(path AS TEXT) = '/general/s.txt'\"")
-            #expect(r.status == 0 && Int(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) == i + 1, "open \(i): \(r.out) \(r.err)")
+            let r = MountEnv.sh(
+                "cat '\(m.path("general/s.txt"))' >/dev/null && sqlite3 '\(m.store)/.protfs/ledger.db' \"SELECT count(*) FROM all_events WHERE event = 'open-read' AND CAST(path AS TEXT) = '/general/s.txt'\""
+            )
+            #expect(
+                r.status == 0 && Int(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) == i + 1,
+                "open \(i): \(r.out) \(r.err)")
         }
     }
 }

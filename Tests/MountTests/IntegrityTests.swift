@@ -22,7 +22,10 @@ struct IntegrityTests {
         #expect(MountEnv.sh("dd if='\(m.path("general/a.bin"))' of=/dev/null bs=4096 count=2").status == 0)
         #expect(FileManager.default.contents(atPath: m.path("general/b.bin")) == data)
         let rows = m.ledger("--event integrity-failure")
-        #expect(rows.contains { $0["path"] as? String == "/general/a.bin" && ($0["detail"] as? String)?.contains("block 3") == true })
+        #expect(
+            rows.contains {
+                $0["path"] as? String == "/general/a.bin" && ($0["detail"] as? String)?.contains("block 3") == true
+            })
         #expect(MountEnv.sh("'\(MountEnv.binary)' fsck '\(m.store)' --passphrase-file '\(m.pw)'").status == 1)
     }
 }

@@ -5,10 +5,12 @@ import Testing
 /// and acts through the mount as those users (setpriv), never through a mock.
 enum MountEnv {
     static let binary: String = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("protfs").path
     }()
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
 
     /// Why the mount tests cannot run here, or nil. Under CI=true that is a failure, not a skip.
     static let unavailable: String? = {
@@ -20,7 +22,7 @@ enum MountEnv {
     static var enabled: Bool {
         if let why = unavailable, ProcessInfo.processInfo.environment["CI"] == "true" {
             FileHandle.standardError.write(Data("CI=true but \(why)\n".utf8))
-            return true   // run anyway so the failure is visible
+            return true  // run anyway so the failure is visible
         }
         return unavailable == nil
     }
@@ -31,8 +33,13 @@ enum MountEnv {
     /// temporary files, so a daemon that outlives the script can never hold a pipe open.
     @discardableResult
     static func sh(_ script: String, as user: String? = nil) -> Result {
-        var argv = user == nil ? ["/bin/sh", "-c", script]
-            : ["/usr/bin/setpriv", "--reuid=\(user!)", "--regid=\(getpwnam(user!).map { $0.pointee.pw_gid } ?? 65534)", "--init-groups", "--", "/bin/sh", "-c", script]
+        var argv =
+            user == nil
+            ? ["/bin/sh", "-c", script]
+            : [
+                "/usr/bin/setpriv", "--reuid=\(user!)", "--regid=\(getpwnam(user!).map { $0.pointee.pw_gid } ?? 65534)",
+                "--init-groups", "--", "/bin/sh", "-c", script
+            ]
         let outPath = "/tmp/protfs-sh-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).out"
         let errPath = outPath + ".err"
         defer { unlink(outPath); unlink(errPath) }
@@ -49,7 +56,9 @@ enum MountEnv {
         defer { for p in cargv { free(p) }; for p in cenv { free(p) } }
         var pid: pid_t = 0
         argv.removeAll()
-        guard posix_spawn(&pid, cargv[0]!, &actions, nil, &cargv, &cenv) == 0 else { return Result(status: -1, out: "", err: "spawn failed") }
+        guard posix_spawn(&pid, cargv[0]!, &actions, nil, &cargv, &cenv) == 0 else {
+            return Result(status: -1, out: "", err: "spawn failed")
+        }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
@@ -100,11 +109,14 @@ final class MountedStore {
         chmod(dir, 0o755)
         try "test passphrase\n".write(toFile: pw, atomically: true, encoding: .utf8)
         mkdir(mnt, 0o755)
-        let r = MountEnv.sh("'\(MountEnv.binary)' init '\(store)' --policy '\(policy)' --passphrase-file '\(pw)' --scrypt-log-n 10")
+        let r = MountEnv.sh(
+            "'\(MountEnv.binary)' init '\(store)' --policy '\(policy)' --passphrase-file '\(pw)' --scrypt-log-n 10")
         #expect(r.status == 0, "init: \(r.err)")
         try mount()
         // Shared folders anyone may write into, without the sticky bit: the label, not the mode, must refuse.
-        MountEnv.sh("cd '\(mnt)' && mkdir -p finance hr public general expiring && chmod 0777 finance hr public general expiring")
+        MountEnv.sh(
+            "cd '\(mnt)' && mkdir -p finance hr public general expiring && chmod 0777 finance hr public general expiring"
+        )
     }
 
     func mount() throws {
@@ -127,11 +139,15 @@ final class MountedStore {
     /// Ledger rows as JSON objects, oldest first.
     func ledger(_ args: String = "") -> [[String: Any]] {
         let r = MountEnv.sh("'\(MountEnv.binary)' audit '\(store)' --limit 0 --format json \(args)")
-        return r.out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        return r.out.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
     }
 
     func label(_ rel: String) -> String? {
-        let r = MountEnv.sh("/usr/bin/python3 -c \"import os,sys; print(os.getxattr(sys.argv[1], 'user.protfs.label').decode())\" '\(path(rel))'")
+        let r = MountEnv.sh(
+            "/usr/bin/python3 -c \"import os,sys; print(os.getxattr(sys.argv[1], 'user.protfs.label').decode())\" '\(path(rel))'"
+        )
         return r.status == 0 ? r.out.trimmingCharacters(in: .whitespacesAndNewlines) : nil
     }
 

@@ -18,12 +18,18 @@ struct MountHelperTests {
         let hadBinary = FileManager.default.fileExists(atPath: installed)
         if !hadBinary { symlink(MountEnv.binary, installed) }
         defer { if !hadBinary { unlink(installed) } }
-        let r = MountEnv.sh("PATH='\(bin)':$PATH mount -t fuse.protfs '\(m.store)' '\(m.mnt)' -o passphrase_file='\(m.pw)',nofail,_netdev")
+        let r = MountEnv.sh(
+            "PATH='\(bin)':$PATH mount -t fuse.protfs '\(m.store)' '\(m.mnt)' -o passphrase_file='\(m.pw)',nofail,_netdev"
+        )
         #expect(r.status == 0, "\(r.err)")
         #expect(MountEnv.sh("grep -q ' \(m.mnt) fuse.protfs ' /proc/mounts").status == 0)
-        #expect(MountEnv.sh("echo ok > '\(m.path("general/helper.txt"))' && cat '\(m.path("general/helper.txt"))'").out == "ok\n")
+        #expect(
+            MountEnv.sh("echo ok > '\(m.path("general/helper.txt"))' && cat '\(m.path("general/helper.txt"))'").out
+                == "ok\n")
         // `protfs audit MOUNTPOINT` finds the store through the mount table.
-        #expect(MountEnv.sh("'\(MountEnv.binary)' audit '\(m.mnt)' --event create --format csv").out.contains("/general/helper.txt"))
+        #expect(
+            MountEnv.sh("'\(MountEnv.binary)' audit '\(m.mnt)' --event create --format csv").out.contains(
+                "/general/helper.txt"))
         // The store's own metadata never shows through the mount.
         #expect(MountEnv.sh("ls -a '\(m.mnt)'").out.contains(".protfs") == false)
         #expect(MountEnv.sh("cat '\(m.mnt)/.protfs/config.json'").status != 0)
@@ -43,7 +49,9 @@ struct MountHelperTests {
         #expect(r.status == 1 && r.err.contains("wrong passphrase"), "\(r.err)")
         #expect(MountEnv.sh("grep -q '\(m.dir)/mnt2' /proc/mounts").status != 0)
         // A ledger the daemon could not open fails the command, not a detached daemon.
-        r = MountEnv.sh("'\(MountEnv.binary)' mount '\(m.store)' '\(m.dir)/mnt2' --passphrase-file '\(m.pw)' --ledger /nonexistent/dir/l.db")
+        r = MountEnv.sh(
+            "'\(MountEnv.binary)' mount '\(m.store)' '\(m.dir)/mnt2' --passphrase-file '\(m.pw)' --ledger /nonexistent/dir/l.db"
+        )
         #expect(r.status == 1 && !r.err.isEmpty, "\(r.err)")
         #expect(MountEnv.sh("grep -q '\(m.dir)/mnt2' /proc/mounts").status != 0)
     }
@@ -52,7 +60,9 @@ struct MountHelperTests {
     @Test func relativePathsMount() throws {
         let m = try MountedStore()
         #expect(m.unmount().status == 0)
-        let r = MountEnv.sh("cd '\(m.dir)' && '\(MountEnv.binary)' mount store mnt --passphrase-file pw && echo hi > mnt/general/r.txt && cat mnt/general/r.txt")
+        let r = MountEnv.sh(
+            "cd '\(m.dir)' && '\(MountEnv.binary)' mount store mnt --passphrase-file pw && echo hi > mnt/general/r.txt && cat mnt/general/r.txt"
+        )
         #expect(r.status == 0 && r.out == "hi\n", "\(r.err)")
     }
 }
@@ -63,7 +73,8 @@ struct SignalTests {
     @Test func sigtermUnmountsCleanly() throws {
         let m = try MountedStore()
         MountEnv.sh("echo before > '\(m.path("general/a.txt"))'")
-        let pid = MountEnv.sh("pgrep -f 'protfs mount \(m.store) '").out.split(separator: "\n").first.map(String.init) ?? ""
+        let pid =
+            MountEnv.sh("pgrep -f 'protfs mount \(m.store) '").out.split(separator: "\n").first.map(String.init) ?? ""
         #expect(!pid.isEmpty)
         MountEnv.sh("kill -TERM \(pid)")
         var gone = false

@@ -18,7 +18,8 @@ struct ReliabilityTests {
         let ops = SuiteSize.value("PROTFS_FSX_OPS", quick: 20_000, full: 1_000_000)
         let seed = ProcessInfo.processInfo.environment["PROTFS_SEED"].map { " --seed \($0)" } ?? ""
         MountEnv.sh("mkdir -p '\(m.path("general/fsx"))'")
-        let r = MountEnv.sh("/usr/bin/python3 '\(SuiteSize.fixtures)/fsx.py' '\(m.path("general/fsx"))' --ops \(ops) --files 6\(seed)")
+        let r = MountEnv.sh(
+            "/usr/bin/python3 '\(SuiteSize.fixtures)/fsx.py' '\(m.path("general/fsx"))' --ops \(ops) --files 6\(seed)")
         print(r.out.trimmingCharacters(in: .newlines))
         #expect(r.status == 0, "\(r.out)\(r.err)")
         #expect(r.out.contains("0 mismatches"))
@@ -35,10 +36,14 @@ struct ReliabilityTests {
         for round in 0..<rounds {
             MountEnv.sh("mkdir -p '\(dir)'")
             let workers = ["durable", "churn", "relabel"].enumerated().map { i, role in
-                MountEnv.spawn("exec /usr/bin/python3 '\(SuiteSize.fixtures)/storm.py' \(role) '\(dir)' '\(manifest)' \(round * 10 + i)")
+                MountEnv.spawn(
+                    "exec /usr/bin/python3 '\(SuiteSize.fixtures)/storm.py' \(role) '\(dir)' '\(manifest)' \(round * 10 + i)"
+                )
             }
             usleep(UInt32.random(in: 300_000...1_500_000))
-            let pid = MountEnv.sh("pgrep -f 'protfs mount \(m.store) '").out.split(separator: "\n").first.map(String.init) ?? ""
+            let pid =
+                MountEnv.sh("pgrep -f 'protfs mount \(m.store) '").out.split(separator: "\n").first.map(String.init)
+                ?? ""
             #expect(!pid.isEmpty)
             MountEnv.sh("kill -KILL \(pid)")
             for w in workers { MountEnv.stop(w) }
@@ -49,11 +54,14 @@ struct ReliabilityTests {
             durable = Int(MountEnv.sh("wc -l < '\(manifest)'").out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
             let verify = MountEnv.sh("'\(MountEnv.binary)' audit verify '\(m.store)'")
             #expect(verify.status == 0, "round \(round): \(verify.out)")
-            let synced = Set((try? String(contentsOfFile: manifest, encoding: .utf8))?.split(separator: "\n")
-                .compactMap { $0.split(separator: " ").last.map { "general/storm/" + $0 } } ?? [])
+            let synced = Set(
+                (try? String(contentsOfFile: manifest, encoding: .utf8))?.split(separator: "\n")
+                    .compactMap { $0.split(separator: " ").last.map { "general/storm/" + $0 } } ?? [])
             let fsck = MountEnv.sh("'\(MountEnv.binary)' fsck '\(m.store)' --passphrase-file '\(m.pw)' --format json")
             for line in fsck.out.split(separator: "\n") {
-                guard let f = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+                guard let f = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                    continue
+                }
                 let file = f["file"] as? String ?? "", problems = f["problems"] as? String ?? ""
                 #expect(!synced.contains(file), "round \(round): fsync'd file damaged: \(line)")
                 #expect(!problems.contains("slot"), "round \(round): header left unreadable: \(line)")
@@ -64,12 +72,16 @@ struct ReliabilityTests {
             if fsck.status != 0 {
                 #expect(m.unmount().status == 0)
                 let repair = MountEnv.sh("'\(MountEnv.binary)' fsck '\(m.store)' --passphrase-file '\(m.pw)' --repair")
-                #expect(repair.status == 0, "round \(round): fsck said \(fsck.out)\(fsck.err); after --repair: \(repair.out)\(repair.err)")
+                #expect(
+                    repair.status == 0,
+                    "round \(round): fsck said \(fsck.out)\(fsck.err); after --repair: \(repair.out)\(repair.err)")
                 repaired += repair.err.components(separatedBy: "repaired ").count - 1
                 try m.mount()
             }
         }
-        print("crash: \(rounds) rounds, \(durable) fsync'd files verified, \(inFlightDamage) unsynced files with a torn tail, \(repaired) repaired by fsck --repair")
+        print(
+            "crash: \(rounds) rounds, \(durable) fsync'd files verified, \(inFlightDamage) unsynced files with a torn tail, \(repaired) repaired by fsck --repair"
+        )
     }
 
     /// Damage done to the store while it is mounted: EIO and a ledger row for each damaged read, never
@@ -79,26 +91,36 @@ struct ReliabilityTests {
         let names = (1...11).map { "t\($0).bin" }
         let size = 3 * 4096 + 1000
         for n in names {
-            let content = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ n.count &* 31 &+ Int(n.utf8.reduce(0, &+))) }
+            let content = (0..<size).map {
+                UInt8(truncatingIfNeeded: $0 &* 7 &+ n.count &* 31 &+ Int(n.utf8.reduce(0, &+)))
+            }
             _ = FileManager.default.createFile(atPath: m.dir + "/" + n, contents: Data(content))
             MountEnv.sh("cp '\(m.dir)/\(n)' '\(m.path("general/" + n))'")
         }
         let block = { (i: Int) in 8192 + i * 4124 }
         let s = { (n: String) in m.store + "/general/" + n }
         func py(_ code: String) { #expect(MountEnv.sh("/usr/bin/python3 -c \"\(code)\"").status == 0, "\(code)") }
-        func flip(_ n: String, at off: Int) { py("f=open('\(s(n))','r+b'); f.seek(\(off)); b=f.read(1); f.seek(\(off)); f.write(bytes([b[0]^0x5A]))") }
-        func copy(_ a: String, _ from: Int, _ b: String, _ to: Int, _ len: Int) {
-            py("x=open('\(s(a))','rb'); x.seek(\(from)); d=x.read(\(len)); y=open('\(s(b))','r+b'); y.seek(\(to)); y.write(d)")
+        func flip(_ n: String, at off: Int) {
+            py("f=open('\(s(n))','r+b'); f.seek(\(off)); b=f.read(1); f.seek(\(off)); f.write(bytes([b[0]^0x5A]))")
         }
-        flip("t1.bin", at: 200)                                   // header byte
-        flip("t2.bin", at: block(1) + 300)                        // block byte
-        py("f=open('\(s("t3.bin"))','r+b'); f.seek(\(block(0))); a=f.read(4124); b=f.read(4124); f.seek(\(block(0))); f.write(b+a)")  // swap within
-        copy("t4.bin", block(1), "t5.bin", block(1), 4124)        // block from another file
-        copy("t6.bin", 0, "t7.bin", 0, 8192)                      // header from another file
-        py("import os; os.truncate('\(s("t8.bin"))', os.path.getsize('\(s("t8.bin"))') - 100)")    // mid-block
-        py("import os; os.truncate('\(s("t9.bin"))', \(block(3)))")                                  // at a block boundary
+        func copy(_ a: String, _ from: Int, _ b: String, _ to: Int, _ len: Int) {
+            py(
+                "x=open('\(s(a))','rb'); x.seek(\(from)); d=x.read(\(len)); y=open('\(s(b))','r+b'); y.seek(\(to)); y.write(d)"
+            )
+        }
+        flip("t1.bin", at: 200)  // header byte
+        flip("t2.bin", at: block(1) + 300)  // block byte
+        py(
+            "f=open('\(s("t3.bin"))','r+b'); f.seek(\(block(0))); a=f.read(4124); b=f.read(4124); f.seek(\(block(0))); f.write(b+a)"
+        )  // swap within
+        copy("t4.bin", block(1), "t5.bin", block(1), 4124)  // block from another file
+        copy("t6.bin", 0, "t7.bin", 0, 8192)  // header from another file
+        py("import os; os.truncate('\(s("t8.bin"))', os.path.getsize('\(s("t8.bin"))') - 100)")  // mid-block
+        py("import os; os.truncate('\(s("t9.bin"))', \(block(3)))")  // at a block boundary
         // Rollback: keep the old bytes, change the file through the mount, put the old bytes back in place.
-        MountEnv.sh("cp '\(s("t10.bin"))' '\(m.dir)/t10.old' && printf 'NEW' | dd of='\(m.path("general/t10.bin"))' conv=notrunc 2>/dev/null")
+        MountEnv.sh(
+            "cp '\(s("t10.bin"))' '\(m.dir)/t10.old' && printf 'NEW' | dd of='\(m.path("general/t10.bin"))' conv=notrunc 2>/dev/null"
+        )
         MountEnv.sh("dd if='\(m.dir)/t10.old' of='\(s("t10.bin"))' conv=notrunc 2>/dev/null")
         MountEnv.sh("sync; echo 3 > /proc/sys/vm/drop_caches")
 
@@ -111,9 +133,13 @@ struct ReliabilityTests {
             #expect(truth.prefix(got.count) == got, "\(n): wrong plaintext returned")
         }
         for n in ["t4.bin", "t6.bin", "t11.bin"] {
-            #expect(MountEnv.sh("cmp '\(m.path("general/" + n))' '\(m.dir)/\(n)'").status == 0, "\(n): undamaged file changed")
+            #expect(
+                MountEnv.sh("cmp '\(m.path("general/" + n))' '\(m.dir)/\(n)'").status == 0,
+                "\(n): undamaged file changed")
         }
-        #expect(MountEnv.sh("cmp '\(m.path("general/t10.bin"))' '\(m.dir)/t10.bin'").status == 0, "rollback: the old copy reads as it was")
+        #expect(
+            MountEnv.sh("cmp '\(m.path("general/t10.bin"))' '\(m.dir)/t10.bin'").status == 0,
+            "rollback: the old copy reads as it was")
         let failures = Set(m.ledger("--event integrity-failure").compactMap { $0["path"] as? String })
         for n in ["t1.bin", "t2.bin", "t3.bin", "t5.bin", "t7.bin", "t8.bin", "t9.bin"] {
             #expect(failures.contains("/general/" + n), "no integrity-failure row for \(n)")
@@ -124,7 +150,9 @@ struct ReliabilityTests {
     @Test func concurrentWritersAndReaders() throws {
         let m = try MountedStore()
         let seconds = SuiteSize.value("PROTFS_CONCURRENCY_SECONDS", quick: 5, full: 60)
-        let r = MountEnv.sh("timeout \(seconds + 120) /usr/bin/python3 '\(SuiteSize.fixtures)/concurrency.py' '\(m.path("general/conc"))' \(seconds)")
+        let r = MountEnv.sh(
+            "timeout \(seconds + 120) /usr/bin/python3 '\(SuiteSize.fixtures)/concurrency.py' '\(m.path("general/conc"))' \(seconds)"
+        )
         #expect(r.status == 0, "\(r.out)\(r.err)")
         let created = Int(r.out.split(separator: "\n").first { $0.hasPrefix("created ") }?.dropFirst(8) ?? "") ?? -1
         #expect(created > 0)

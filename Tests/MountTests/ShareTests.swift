@@ -16,7 +16,8 @@ final class ShareScene {
         let b = MountEnv.binary
         MountEnv.sh("mkdir -p '\(out)' '\(notes)' && chmod 0777 '\(out)'")
         for (who, mail) in [("rita", "rita@example.org"), ("eve", "eve@example.org")] {
-            let r = MountEnv.sh("""
+            let r = MountEnv.sh(
+                """
                 PROTFS_CONFIG_DIR='\(m.dir)/\(who)' '\(b)' identity create \(who) --email \(mail) >/dev/null &&
                 PROTFS_CONFIG_DIR='\(m.dir)/\(who)' '\(b)' identity export \(who) > '\(m.dir)/\(who).id' &&
                 '\(b)' identity add '\(m.store)' '\(m.dir)/\(who).id' --passphrase-file '\(m.pw)'
@@ -26,11 +27,11 @@ final class ShareScene {
         let w = MountEnv.sh("printf '%s' '\(content)' > '\(m.path("finance/q3.txt"))'", as: "pfalice")
         #expect(w.status == 0, "write: \(w.err)")
         try """
-            #!/bin/sh
-            # Written whole, then renamed: the test never reads a message half written (it did, under load).
-            name=$(date +%s%N).$$
-            cat > '\(notes)'/.$name && mv '\(notes)'/.$name '\(notes)'/$name.eml
-            """.write(toFile: m.dir + "/notify.sh", atomically: true, encoding: .utf8)
+        #!/bin/sh
+        # Written whole, then renamed: the test never reads a message half written (it did, under load).
+        name=$(date +%s%N).$$
+        cat > '\(notes)'/.$name && mv '\(notes)'/.$name '\(notes)'/$name.eml
+        """.write(toFile: m.dir + "/notify.sh", atomically: true, encoding: .utf8)
         chmod(m.dir + "/notify.sh", 0o755)
     }
 
@@ -40,15 +41,20 @@ final class ShareScene {
     func startService(_ extra: String = "") {
         let ready = m.dir + "/ready"
         unlink(ready)
-        servicePid = MountEnv.spawn("""
+        servicePid = MountEnv.spawn(
+            """
             exec '\(MountEnv.binary)' serve '\(m.store)' --listen 127.0.0.1:0 --passphrase-file '\(m.pw)' --ready-file '\(ready)' \
             --notify-command '\(m.dir)/notify.sh' \(extra) 2>>'\(m.dir)/serve.log'
             """)
         for _ in 0..<200 {
-            if let u = try? String(contentsOfFile: ready, encoding: .utf8) { serviceURL = u.trimmingCharacters(in: .whitespacesAndNewlines); break }
+            if let u = try? String(contentsOfFile: ready, encoding: .utf8) {
+                serviceURL = u.trimmingCharacters(in: .whitespacesAndNewlines); break
+            }
             usleep(50_000)
         }
-        #expect(serviceURL != nil, "key service did not start: \((try? String(contentsOfFile: m.dir + "/serve.log", encoding: .utf8)) ?? "")")
+        #expect(
+            serviceURL != nil,
+            "key service did not start: \((try? String(contentsOfFile: m.dir + "/serve.log", encoding: .utf8)) ?? "")")
     }
 
     func stopService() {
@@ -69,12 +75,16 @@ final class ShareScene {
     /// POSTs a body to the key service; returns the HTTP status and body.
     func post(_ body: String) -> (Int, String) {
         try? body.write(toFile: m.dir + "/body.json", atomically: true, encoding: .utf8)
-        let r = MountEnv.sh("curl -s -o '\(m.dir)/answer' -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @'\(m.dir)/body.json' '\(serviceURL ?? "")/v1/key'")
+        let r = MountEnv.sh(
+            "curl -s -o '\(m.dir)/answer' -w '%{http_code}' -H 'Content-Type: application/json' --data-binary @'\(m.dir)/body.json' '\(serviceURL ?? "")/v1/key'"
+        )
         return (Int(r.out) ?? -1, (try? String(contentsOfFile: m.dir + "/answer", encoding: .utf8)) ?? "")
     }
 
     func signed(_ pfs: String, as who: String = "rita", timeOffset: Int = 0) -> String {
-        MountEnv.sh("'\(MountEnv.binary)' debug sign-key-request '\(out)/\(pfs)' --identity '\(key(who))' --time-offset=\(timeOffset)").out
+        MountEnv.sh(
+            "'\(MountEnv.binary)' debug sign-key-request '\(out)/\(pfs)' --identity '\(key(who))' --time-offset=\(timeOffset)"
+        ).out
     }
 
     func rows(_ event: String) -> [[String: Any]] { m.ledger("--event \(event)") }
@@ -107,7 +117,10 @@ struct ShareTests {
         // Someone without the share right cannot share; the refusal is a ledger row.
         let bob = s.share("--to rita --expires 7d -o bob.pfs", as: "pfbob")
         #expect(bob.status == 1 && bob.err.contains("share right"), "\(bob.err)")
-        #expect(s.m.ledger("--denied").contains { ($0["user"] as? String) == "pfbob" && ($0["detail"] as? String)?.hasPrefix("share needs share") == true })
+        #expect(
+            s.m.ledger("--denied").contains {
+                ($0["user"] as? String) == "pfbob" && ($0["detail"] as? String)?.hasPrefix("share needs share") == true
+            })
 
         // Tracked share: the key comes from the key service, which logs who asked.
         s.startService()
@@ -118,9 +131,16 @@ struct ShareTests {
         #expect(te.status == 1 && te.out.isEmpty)
         let opens = s.rows("share-open")
         #expect(opens.contains { $0["user"] as? String == "rita" && $0["outcome"] as? String == "allowed" })
-        #expect(opens.contains { $0["outcome"] as? String == "denied" && ($0["detail"] as? String)?.contains("not-a-recipient") == true })
+        #expect(
+            opens.contains {
+                $0["outcome"] as? String == "denied" && ($0["detail"] as? String)?.contains("not-a-recipient") == true
+            })
         let shares = s.rows("share").filter { $0["outcome"] as? String == "allowed" }
-        #expect(shares.count == 2 && shares.allSatisfy { $0["user"] as? String == "pfalice" && $0["path"] as? String == "/finance/q3.txt" })
+        #expect(
+            shares.count == 2
+                && shares.allSatisfy {
+                    $0["user"] as? String == "pfalice" && $0["path"] as? String == "/finance/q3.txt"
+                })
         // A viewer's grant gives view only: the copy says so and the service answers with those rights.
         #expect(t.err.contains("rights view,"))
     }
@@ -173,10 +193,13 @@ struct ShareTests {
             let file = s.m.path("finance/q3.txt")
             let bob = HeldReader(s.m, file: file)
             #expect(bob.opened() == s.content)
-            let id = s.rows("share")
+            let id =
+                s.rows("share")
                 .compactMap { ($0["detail"] as? String)?.split(separator: " ").first { $0.hasPrefix("share=") } }
                 .first.map { String($0.dropFirst(6)) } ?? ""
-            let revoke = byId ? "'\(MountEnv.binary)' revoke \(id) --store '\(s.m.mnt)'"
+            let revoke =
+                byId
+                ? "'\(MountEnv.binary)' revoke \(id) --store '\(s.m.mnt)'"
                 : "'\(MountEnv.binary)' revoke '\(file)'"
             let rv = MountEnv.sh(revoke, as: "pfalice")
             #expect(rv.status == 0, "\(rv.err)")
@@ -194,7 +217,8 @@ struct ShareTests {
         let first = s.open("r.pfs")
         #expect(first.out == s.content && first.err.contains("key service"), "\(first.err)")
         let kept = Date()
-        let id = try #require(r.err.split(separator: " ").first { $0.count == 33 && $0.hasSuffix(",") }.map { String($0.dropLast()) })
+        let id = try #require(
+            r.err.split(separator: " ").first { $0.count == 33 && $0.hasSuffix(",") }.map { String($0.dropLast()) })
         // Revoked by share id through the mount's root, as the sharer.
         let rv = MountEnv.sh("'\(MountEnv.binary)' revoke \(id) --store '\(s.m.mnt)'", as: "pfalice")
         #expect(rv.status == 0, "\(rv.err)")
@@ -217,11 +241,16 @@ struct ShareTests {
         #expect(s.share("--to rita --expires 7d --no-tracking -o good.pfs").status == 0)
         let good = Array(FileManager.default.contents(atPath: s.out + "/good.pfs")!)
         let cases: [(String, (inout [UInt8]) -> Void)] = [
-            ("header", { $0[200] ^= 0x01; $0[4096 + 200] ^= 0x01 }),
+            (
+                "header",
+                {
+                    $0[200] ^= 0x01; $0[4096 + 200] ^= 0x01
+                }
+            ),
             ("active-header", { $0[4096 + 100] ^= 0x01 }),
             ("block", { $0[8192 + 40] ^= 0x01 }),
             ("envelope", { $0[$0.count - 60] ^= 0x01 }),
-            ("cut", { $0.removeSubrange((8192 + 20)..<(8192 + 30)) }),
+            ("cut", { $0.removeSubrange((8192 + 20)..<(8192 + 30)) })
         ]
         for (name, damage) in cases {
             var bad = good
@@ -240,15 +269,15 @@ struct ShareTests {
         // A webhook sink on loopback beside the notification command.
         let port = Int.random(in: 30000...60000)
         try """
-            import http.server, sys
-            class H(http.server.BaseHTTPRequestHandler):
-                def do_POST(self):
-                    body = self.rfile.read(int(self.headers['Content-Length']))
-                    with open(sys.argv[2], 'ab') as f: f.write(body + b'\\n')
-                    self.send_response(204); self.end_headers()
-                def log_message(self, *a): pass
-            http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
-            """.write(toFile: s.m.dir + "/sink.py", atomically: true, encoding: .utf8)
+        import http.server, sys
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers['Content-Length']))
+                with open(sys.argv[2], 'ab') as f: f.write(body + b'\\n')
+                self.send_response(204); self.end_headers()
+            def log_message(self, *a): pass
+        http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
+        """.write(toFile: s.m.dir + "/sink.py", atomically: true, encoding: .utf8)
         let sink = MountEnv.spawn("exec python3 '\(s.m.dir)/sink.py' \(port) '\(s.m.dir)/hooks'")
         defer { MountEnv.stop(sink) }
         usleep(300_000)
@@ -264,9 +293,14 @@ struct ShareTests {
         #expect(mails.allSatisfy { $0.contains("To: owner@example.org") })
         // Each message is RFC 5322 as Python's parser reads it.
         try mails[0].write(toFile: s.m.dir + "/m.eml", atomically: true, encoding: .utf8)
-        let parsed = MountEnv.sh("python3 -c \"import email,sys; m=email.message_from_file(open(sys.argv[1])); print(m['To'], m['X-Protfs-Share'] is not None, m.get_content_type())\" '\(s.m.dir)/m.eml'")
+        let parsed = MountEnv.sh(
+            "python3 -c \"import email,sys; m=email.message_from_file(open(sys.argv[1])); print(m['To'], m['X-Protfs-Share'] is not None, m.get_content_type())\" '\(s.m.dir)/m.eml'"
+        )
         #expect(parsed.out.hasPrefix("owner@example.org True text/plain"), "\(parsed.out) \(parsed.err)")
-        for _ in 0..<100 where ((try? String(contentsOfFile: s.m.dir + "/hooks", encoding: .utf8)) ?? "").split(separator: "\n").count < 3 { usleep(50_000) }
+        for _ in 0..<100
+        where ((try? String(contentsOfFile: s.m.dir + "/hooks", encoding: .utf8)) ?? "").split(separator: "\n").count
+            < 3
+        { usleep(50_000) }
         let hooks = ((try? String(contentsOfFile: s.m.dir + "/hooks", encoding: .utf8)) ?? "").split(separator: "\n")
         #expect(hooks.count == 3 && hooks.filter { $0.contains("\"allowed\":true") }.count == 2, "\(hooks)")
     }
@@ -286,7 +320,9 @@ struct ShareTests {
             """
         try py.write(toFile: s.m.dir + "/mime.py", atomically: true, encoding: .utf8)
         let p = MountEnv.sh("python3 '\(s.m.dir)/mime.py' '\(s.out)/share.eml' '\(s.out)/attached.pfs'")
-        #expect(p.status == 0 && p.out.hasPrefix("alice@example.org | rita@example.org | q3.txt.pfs | 1.0"), "\(p.out) \(p.err)")
+        #expect(
+            p.status == 0 && p.out.hasPrefix("alice@example.org | rita@example.org | q3.txt.pfs | 1.0"),
+            "\(p.out) \(p.err)")
         #expect(s.open("attached.pfs").out == s.content)
     }
 
@@ -302,7 +338,9 @@ struct ShareTests {
         let replay = s.post(good)
         #expect(replay.0 == 409 && replay.1.contains("replay"), "\(replay)")
         var forged = good
-        if let r = forged.range(of: "\"mac\":\"") { let i = r.upperBound; forged.replaceSubrange(i...i, with: forged[i] == "a" ? "b" : "a") }
+        if let r = forged.range(of: "\"mac\":\"") {
+            let i = r.upperBound; forged.replaceSubrange(i...i, with: forged[i] == "a" ? "b" : "a")
+        }
         #expect(s.post(forged).0 == 401)
         #expect(s.post(s.signed("k.pfs", timeOffset: -3600)).0 == 401)
         // eve signs for herself: authenticated, but not a recipient.
@@ -310,10 +348,15 @@ struct ShareTests {
         // Rate limit per identity (2/s, bursts of 4): 15 signed requests sent back to back by one curl.
         var args: [String] = []
         for i in 0..<15 {
-            try s.signed("k.pfs", as: "eve").write(toFile: s.m.dir + "/burst\(i).json", atomically: true, encoding: .utf8)
-            args.append("\(i == 0 ? "" : "--next ")-s -o /dev/null -w '%{http_code} ' -H 'Content-Type: application/json' --data-binary @'\(s.m.dir)/burst\(i).json' '\(s.serviceURL ?? "")/v1/key'")
+            try s.signed("k.pfs", as: "eve").write(
+                toFile: s.m.dir + "/burst\(i).json", atomically: true, encoding: .utf8)
+            args.append(
+                "\(i == 0 ? "" : "--next ")-s -o /dev/null -w '%{http_code} ' -H 'Content-Type: application/json' --data-binary @'\(s.m.dir)/burst\(i).json' '\(s.serviceURL ?? "")/v1/key'"
+            )
         }
-        let statuses = MountEnv.sh("curl " + args.joined(separator: " ")).out.split(separator: " ").compactMap { Int($0) }
+        let statuses = MountEnv.sh("curl " + args.joined(separator: " ")).out.split(separator: " ").compactMap {
+            Int($0)
+        }
         #expect(statuses.count == 15 && statuses.contains(429) && statuses.contains(403), "\(statuses)")
         let health = MountEnv.sh("curl -s '\(s.serviceURL ?? "")/v1/health'")
         #expect(health.out.contains("\"status\":\"ok\""))
@@ -343,7 +386,8 @@ struct ShareTests {
     @Test func keyServiceOverHTTPS() throws {
         let s = try ShareScene()
         let d = s.m.dir
-        let gen = MountEnv.sh("""
+        let gen = MountEnv.sh(
+            """
             openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout '\(d)/tls.key' -out '\(d)/tls.crt' \
               -days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>&1
             """)
@@ -375,7 +419,10 @@ struct ShareTests {
             usleep(100_000)
         }
         #expect(rows.count >= 2, "\(rows)")
-        #expect(rows.first.flatMap { $0["detail"] as? String }.map { $0.contains("attempt 1") && $0.contains("retrying in 1 s") } == true)
+        #expect(
+            rows.first.flatMap { $0["detail"] as? String }.map {
+                $0.contains("attempt 1") && $0.contains("retrying in 1 s")
+            } == true)
         #expect(rows.allSatisfy { $0["outcome"] as? String == "error" })
     }
 }

@@ -10,27 +10,48 @@ import Testing
 /// test. The mount test also applies the kernel's own rule for chmod and chown (only the file's owner, or
 /// root); here the cells are protfs's part alone: both need `owner`.
 @Suite struct AccessMatrixUnitTests {
-    static let ops = ["read", "write", "create", "rename", "rename-out", "rename-in", "delete", "relabel-up",
-                      "relabel-down", "setxattr", "removexattr", "chmod", "chown"]
+    static let ops = [
+        "read", "write", "create", "rename", "rename-out", "rename-in", "delete", "relabel-up",
+        "relabel-down", "setxattr", "removexattr", "chmod", "chown"
+    ]
 
     /// folder, its label, the owner of its files, a higher and a lower label; then per user, one letter per
     /// operation in `ops` order: Y allowed, n refused, - not asked (no such label).
-    static let grid: [(folder: String, label: String, owner: String, up: String?, down: String?,
-                       rows: [String: String])] = [
-        ("public", "public", "bob", "general", nil, [
-            "alice": "YYYYYYYn-YYnn", "bob": "YYYYYYYY-YYYY", "carol": "YYYYYYYn-YYnn",
-            "dave": "YYYYYYYn-YYnn", "root": "YYYYYYYn-YYnn"]),
-        ("general", "general", "bob", "conf/fin", "public", [
-            "alice": "YYYYYYYnnYYnn", "bob": "YYYYYYYYYYYYY", "carol": "YYYYYYYnnYYnn",
-            "dave": "YYYYYYYnnYYnn", "root": "YYYYYYYnnYYnn"]),
-        // conf/fin and conf/hr guard downgrades: without a justification even the owner is refused.
-        ("finance", "conf/fin", "alice", "conf/hr", "general", [
-            "alice": "YYYYYYYYnYYYY", "bob": "nnnnnnnnnnnnn", "carol": "nnnnnnnnnnnnn",
-            "dave": "nnnnnnnnnnnnn", "root": "nnnnnnnnnnnnn"]),
-        ("hr", "conf/hr", "carol", nil, "general", [
-            "alice": "nnnnnnn-nnnnn", "bob": "nnnnnnn-nnnnn", "carol": "YYYYYYY-nYYYY",
-            "dave": "nnnnnnn-nnnnn", "root": "nnnnnnn-nnnnn"]),
-    ]
+    static let grid:
+        [(
+            folder: String, label: String, owner: String, up: String?, down: String?,
+            rows: [String: String]
+        )] = [
+            (
+                "public", "public", "bob", "general", nil,
+                [
+                    "alice": "YYYYYYYn-YYnn", "bob": "YYYYYYYY-YYYY", "carol": "YYYYYYYn-YYnn",
+                    "dave": "YYYYYYYn-YYnn", "root": "YYYYYYYn-YYnn"
+                ]
+            ),
+            (
+                "general", "general", "bob", "conf/fin", "public",
+                [
+                    "alice": "YYYYYYYnnYYnn", "bob": "YYYYYYYYYYYYY", "carol": "YYYYYYYnnYYnn",
+                    "dave": "YYYYYYYnnYYnn", "root": "YYYYYYYnnYYnn"
+                ]
+            ),
+            // conf/fin and conf/hr guard downgrades: without a justification even the owner is refused.
+            (
+                "finance", "conf/fin", "alice", "conf/hr", "general",
+                [
+                    "alice": "YYYYYYYYnYYYY", "bob": "nnnnnnnnnnnnn", "carol": "nnnnnnnnnnnnn",
+                    "dave": "nnnnnnnnnnnnn", "root": "nnnnnnnnnnnnn"
+                ]
+            ),
+            (
+                "hr", "conf/hr", "carol", nil, "general",
+                [
+                    "alice": "nnnnnnn-nnnnn", "bob": "nnnnnnn-nnnnn", "carol": "YYYYYYY-nYYYY",
+                    "dave": "nnnnnnn-nnnnn", "root": "nnnnnnn-nnnnn"
+                ]
+            )
+        ]
 
     @Test func everyCellMatchesTheGrid() {
         let decider = Fixture.decider()
@@ -59,8 +80,10 @@ import Testing
         #expect(cells == 250)
     }
 
-    static func request(_ op: String, _ caller: Caller, _ folder: String, _ label: String, owner: UInt32,
-                        up: String?, down: String?) -> AccessRequest {
+    static func request(
+        _ op: String, _ caller: Caller, _ folder: String, _ label: String, owner: UInt32,
+        up: String?, down: String?
+    ) -> AccessRequest {
         let file = Subject.file(Fixture.header(label, owner: owner))
         let path = Fixture.path("/\(folder)/m.txt")
         let other = folder == "public" ? "general" : "public"
@@ -69,16 +92,19 @@ import Testing
         case "write": return AccessRequest(caller, .open(flags: O_WRONLY | O_APPEND), on: file, path: path)
         case "create": return AccessRequest(caller, .create, path: Fixture.path("/\(folder)/new.txt"))
         case "rename":
-            return AccessRequest(caller, .rename(replaced: nil, crossesFolders: false, exchange: false), on: file,
-                                 path: path, newPath: Fixture.path("/\(folder)/m.txt.moved"))
+            return AccessRequest(
+                caller, .rename(replaced: nil, crossesFolders: false, exchange: false), on: file,
+                path: path, newPath: Fixture.path("/\(folder)/m.txt.moved"))
         case "rename-out":
-            return AccessRequest(caller, .rename(replaced: nil, crossesFolders: true, exchange: false), on: file,
-                                 path: path, newPath: Fixture.path("/\(other)/out.txt"))
+            return AccessRequest(
+                caller, .rename(replaced: nil, crossesFolders: true, exchange: false), on: file,
+                path: path, newPath: Fixture.path("/\(other)/out.txt"))
         case "rename-in":
             // The caller's own file from a folder where everyone may edit.
             let mine = Subject.file(Fixture.header(other, owner: caller.uid))
-            return AccessRequest(caller, .rename(replaced: nil, crossesFolders: true, exchange: false), on: mine,
-                                 path: Fixture.path("/\(other)/in.txt"), newPath: Fixture.path("/\(folder)/in.txt"))
+            return AccessRequest(
+                caller, .rename(replaced: nil, crossesFolders: true, exchange: false), on: mine,
+                path: Fixture.path("/\(other)/in.txt"), newPath: Fixture.path("/\(folder)/in.txt"))
         case "delete": return AccessRequest(caller, .unlink, on: file, path: path)
         case "relabel-up": return AccessRequest(caller, .relabel(to: up!, justification: nil), on: file, path: path)
         case "relabel-down":

@@ -23,23 +23,29 @@ import Testing
         let read = refused(d.decide(AccessRequest(bob, .open(flags: O_RDONLY), on: .file(past), path: path), now: now))
         #expect(read?.errno == EACCES)
         #expect(read?.row.detail?.hasSuffix("; content expired") == true)
-        #expect(allowed(d.decide(AccessRequest(alice, .open(flags: O_RDWR), on: .file(past), path: path), now: now))
-                    != nil)
+        #expect(
+            allowed(d.decide(AccessRequest(alice, .open(flags: O_RDWR), on: .file(past), path: path), now: now))
+                != nil)
         let fresh = Fixture.header("temp", owner: alice.uid, labeledAt: now, expiry: now + 2 * second)
-        #expect(allowed(d.decide(AccessRequest(bob, .open(flags: O_RDONLY), on: .file(fresh), path: path), now: now))
-                    != nil)
+        #expect(
+            allowed(d.decide(AccessRequest(bob, .open(flags: O_RDONLY), on: .file(fresh), path: path), now: now))
+                != nil)
     }
 
     @Test func aRetiredLabelGivesNobodyAnything() {
         let gone = Fixture.header("conf/legal", owner: alice.uid)
         let d = Fixture.decider()
         for caller in Fixture.users.values {
-            #expect(refused(d.decide(AccessRequest(caller, .open(flags: O_RDONLY), on: .file(gone), path: path)))
-                        != nil)
+            #expect(
+                refused(d.decide(AccessRequest(caller, .open(flags: O_RDONLY), on: .file(gone), path: path)))
+                    != nil)
         }
         // Its owner cannot relabel it either: that needs `owner`, which only a label can give.
-        let up = refused(d.decide(AccessRequest(alice, .relabel(to: "conf/hr", justification: nil), on: .file(gone),
-                                                path: path)))
+        let up = refused(
+            d.decide(
+                AccessRequest(
+                    alice, .relabel(to: "conf/hr", justification: nil), on: .file(gone),
+                    path: path)))
         #expect(up?.errno == EACCES)
     }
 
@@ -64,12 +70,20 @@ import Testing
 
     @Test func aHandleOpenedBeforeARaiseIsRefusedAndSaysSo() {
         let d = Fixture.decider()
-        let r = refused(d.decide(AccessRequest(bob, .onHandle(.view, call: "read"),
-                                               on: .judged([], label: "conf/fin"), path: path)))
-        #expect(r?.row.detail == "read on a handle opened before the label became conf/fin needs view; "
-                    + "caller holds none")
-        #expect(allowed(d.decide(AccessRequest(bob, .onHandle(.edit, call: "write"),
-                                               on: .judged([.view, .edit], label: "general"), path: path)))?.row == nil)
+        let r = refused(
+            d.decide(
+                AccessRequest(
+                    bob, .onHandle(.view, call: "read"),
+                    on: .judged([], label: "conf/fin"), path: path)))
+        #expect(
+            r?.row.detail == "read on a handle opened before the label became conf/fin needs view; "
+                + "caller holds none")
+        #expect(
+            allowed(
+                d.decide(
+                    AccessRequest(
+                        bob, .onHandle(.edit, call: "write"),
+                        on: .judged([.view, .edit], label: "general"), path: path)))?.row == nil)
     }
 
     @Test func relabelRules() {
@@ -79,7 +93,7 @@ import Testing
             d.decide(AccessRequest(alice, .relabel(to: to, justification: why), on: f, path: path))
         }
         #expect(refused(ask("conf/nope"))?.errno == EINVAL)
-        #expect(refused(ask("conf"))?.errno == EINVAL)   // a heading is never applied
+        #expect(refused(ask("conf"))?.errno == EINVAL)  // a heading is never applied
         #expect(refused(ask("general"))?.errno == EPERM)
         let down = allowed(ask("general", "published"))
         #expect(down?.row?.detail == "manual; justification: published" && down?.row?.previousLabel == "conf/fin")
@@ -91,19 +105,26 @@ import Testing
         let mine = Subject.file(Fixture.header("general", owner: bob.uid))
         let hers = Fixture.header("conf/fin", owner: alice.uid)
         let into = Fixture.path("/finance/x.txt"), from = Fixture.path("/general/x.txt")
-        let move = refused(d.decide(AccessRequest(bob, .rename(replaced: nil, crossesFolders: true, exchange: false),
-                                                  on: mine, path: from, newPath: into)))
+        let move = refused(
+            d.decide(
+                AccessRequest(
+                    bob, .rename(replaced: nil, crossesFolders: true, exchange: false),
+                    on: mine, path: from, newPath: into)))
         #expect(move?.row.label == "conf/fin" && move?.row.newPath == into)
         // alice may bring her file into finance, but not swap it with a general file for bob... and bob may
         // not replace her file in general.
-        let swap = refused(d.decide(AccessRequest(bob, .rename(replaced: hers, crossesFolders: false, exchange: false),
-                                                  on: mine, path: from, newPath: Fixture.path("/general/y.txt"))))
+        let swap = refused(
+            d.decide(
+                AccessRequest(
+                    bob, .rename(replaced: hers, crossesFolders: false, exchange: false),
+                    on: mine, path: from, newPath: Fixture.path("/general/y.txt"))))
         #expect(swap?.row.path == Fixture.path("/general/y.txt") && swap?.row.label == "conf/fin")
         let exchange = Action.rename(replaced: nil, crossesFolders: true, exchange: true)
         let fin = Subject.file(Fixture.header("conf/fin", owner: alice.uid))
         #expect(allowed(d.decide(AccessRequest(alice, exchange, on: fin, path: into, newPath: from))) != nil)
-        #expect(refused(d.decide(AccessRequest(carol, .link, on: mine, path: from, newPath: into)))?.row.label
-                    == "conf/fin")
+        #expect(
+            refused(d.decide(AccessRequest(carol, .link, on: mine, path: from, newPath: into)))?.row.label
+                == "conf/fin")
     }
 
     @Test func sharingNeedsTheRightAndGivesNoMore() {
@@ -113,25 +134,41 @@ import Testing
         let more = refused(d.decide(AccessRequest(bob, .share(asked: [.view, .export]), on: g, path: path)))
         #expect(more?.row.detail?.hasPrefix("share of view,export exceeds") == true)
         let pub = Subject.file(Fixture.header("public", owner: alice.uid))
-        #expect(refused(d.decide(AccessRequest(bob, .share(asked: .view), on: pub, path: path)))?.row.detail
-                    == "share needs share; caller holds view,edit,export")
+        #expect(
+            refused(d.decide(AccessRequest(bob, .share(asked: .view), on: pub, path: path)))?.row.detail
+                == "share needs share; caller holds view,edit,export")
         let revoke = Action.revoke(sharerUid: carol.uid, shareId: "ab")
-        #expect(allowed(d.decide(AccessRequest(carol, revoke, on: .unopened(label: "general", owner: alice.uid),
-                                               path: path))) != nil)
-        #expect(refused(d.decide(AccessRequest(bob, revoke, on: .unopened(label: "general", owner: alice.uid),
-                                               path: path))) != nil)
-        #expect(allowed(d.decide(AccessRequest(alice, revoke, on: .unopened(label: "general", owner: alice.uid),
-                                               path: path))) != nil)
+        #expect(
+            allowed(
+                d.decide(
+                    AccessRequest(
+                        carol, revoke, on: .unopened(label: "general", owner: alice.uid),
+                        path: path))) != nil)
+        #expect(
+            refused(
+                d.decide(
+                    AccessRequest(
+                        bob, revoke, on: .unopened(label: "general", owner: alice.uid),
+                        path: path))) != nil)
+        #expect(
+            allowed(
+                d.decide(
+                    AccessRequest(
+                        alice, revoke, on: .unopened(label: "general", owner: alice.uid),
+                        path: path))) != nil)
     }
 
     @Test func theLedgerModeSaysWhichRowsAreWaitedFor() {
         let f = Subject.file(Fixture.header("general", owner: bob.uid))
         let open = AccessRequest(bob, .open(flags: O_RDONLY), on: f, path: path)
         let create = AccessRequest(bob, .create, path: Fixture.path("/general/n.txt"))
-        let rename = AccessRequest(bob, .rename(replaced: nil, crossesFolders: false, exchange: false), on: f,
-                                   path: path, newPath: Fixture.path("/general/m.txt"))
-        let expected: [(LedgerMode, [Bool])] = [(.grants, [true, true, false]), (.sync, [true, true, true]),
-                                                (.writeBehind, [false, false, false])]
+        let rename = AccessRequest(
+            bob, .rename(replaced: nil, crossesFolders: false, exchange: false), on: f,
+            path: path, newPath: Fixture.path("/general/m.txt"))
+        let expected: [(LedgerMode, [Bool])] = [
+            (.grants, [true, true, false]), (.sync, [true, true, true]),
+            (.writeBehind, [false, false, false])
+        ]
         for (mode, waits) in expected {
             let got = [open, create, rename].map { allowed(Fixture.decider(mode).decide($0))?.waits }
             #expect(got == waits, "\(mode)")
@@ -146,11 +183,16 @@ import Testing
         let size = AttributeChange(size: 10)
         let row = allowed(d.decide(AccessRequest(bob, .setattr(size), on: f, path: path)))?.row
         #expect(row?.kind == .setattr && row?.detail == "size 10")
-        #expect(refused(d.decide(AccessRequest(bob, .setattr(AttributeChange(gid: 5)), on: f, path: path)))?.row.detail
-                    == "setattr needs owner; caller holds view,edit,share")
+        #expect(
+            refused(d.decide(AccessRequest(bob, .setattr(AttributeChange(gid: 5)), on: f, path: path)))?.row.detail
+                == "setattr needs owner; caller holds view,edit,share")
         let grow = AttributeChange(size: 4096, via: "fallocate")
-        #expect(allowed(d.decide(AccessRequest(bob, .setattr(grow), on: .judged([.edit], label: "general"),
-                                               path: path)))?.row?.detail == "size 4096 (fallocate)")
+        #expect(
+            allowed(
+                d.decide(
+                    AccessRequest(
+                        bob, .setattr(grow), on: .judged([.edit], label: "general"),
+                        path: path)))?.row?.detail == "size 4096 (fallocate)")
         // Folders, links and special files: mode bits decide, the kernel checks them; nothing to record.
         #expect(allowed(d.decide(AccessRequest(bob, .setattr(AttributeChange(mode: 0o700)), path: path)))?.row == nil)
     }

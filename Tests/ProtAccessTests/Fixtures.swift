@@ -38,22 +38,26 @@ enum Fixture {
     /// alice is in finance (3001), carol in hr (3002), dave an auditor (3003), bob in none; root is uid 0.
     static let users: [String: Caller] = [
         "alice": caller(2001, groups: [3001]), "bob": caller(2002), "carol": caller(2003, groups: [3002]),
-        "dave": caller(2004, groups: [3003]), "root": caller(0),
+        "dave": caller(2004, groups: [3003]), "root": caller(0)
     ]
 
     static func caller(_ uid: UInt32, groups: [UInt32] = []) -> Caller {
-        Caller(uid: uid, gid: uid, pid: 4242, identity: Identity(uid: uid, gid: uid, groups: groups),
-               processName: "test")
+        Caller(
+            uid: uid, gid: uid, pid: 4242, identity: Identity(uid: uid, gid: uid, groups: groups),
+            processName: "test")
     }
 
     static func decider(_ mode: LedgerMode = .grants, revocations: Revocations = Revocations()) -> AccessDecider {
         AccessDecider(rules: AccessRules(policy: policy, revocations: revocations), mode: mode)
     }
 
-    static func header(_ label: String, owner: UInt32, labeledAt: Int64 = currentTimeNanos(),
-                       expiry: Int64? = nil, grants: [Grant] = []) -> HeaderFields {
-        HeaderFields(fileId: [UInt8](repeating: 7, count: 16), labelId: label, labelKeyVersion: 1, ownerUid: owner,
-                     labeledAt: labeledAt, method: .folder, expiry: expiry, grants: grants)
+    static func header(
+        _ label: String, owner: UInt32, labeledAt: Int64 = currentTimeNanos(),
+        expiry: Int64? = nil, grants: [Grant] = []
+    ) -> HeaderFields {
+        HeaderFields(
+            fileId: [UInt8](repeating: 7, count: 16), labelId: label, labelKeyVersion: 1, ownerUid: owner,
+            labeledAt: labeledAt, method: .folder, expiry: expiry, grants: grants)
     }
 
     static func path(_ s: String) -> [UInt8] { Array(s.utf8) }

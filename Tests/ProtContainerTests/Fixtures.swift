@@ -31,13 +31,15 @@ func openFD(_ path: String, create: Bool = false) -> Int32 {
 }
 
 func newFields(label: String = "general") throws -> HeaderFields {
-    HeaderFields(fileId: try Random.bytes(16), labelId: label, labelKeyVersion: 1, ownerUid: 1000,
-                 labeledAt: 1_700_000_000_000_000_000, method: .folder)
+    HeaderFields(
+        fileId: try Random.bytes(16), labelId: label, labelKeyVersion: 1, ownerUid: 1000,
+        labeledAt: 1_700_000_000_000_000_000, method: .folder)
 }
 
 func makeContainer(_ path: String, content: [UInt8], label: String = "general") throws -> Container {
     let fd = openFD(path, create: true)
-    let c = try Container.create(fd: fd, fields: try newFields(label: label), kek: label == "secret" ? Keys.other : Keys.kek)
+    let c = try Container.create(
+        fd: fd, fields: try newFields(label: label), kek: label == "secret" ? Keys.other : Keys.kek)
     try c.write(content, at: 0)
     return c
 }
@@ -50,7 +52,9 @@ func readAll(_ path: String) throws -> [UInt8] {
 }
 
 func fileBytes(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path)!) }
-func setFileBytes(_ path: String, _ bytes: [UInt8]) { _ = FileManager.default.createFile(atPath: path, contents: Data(bytes)) }
+func setFileBytes(_ path: String, _ bytes: [UInt8]) {
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+}
 
 /// Deterministic generator so a failing property run can be replayed from its seed.
 struct SplitMix64: RandomNumberGenerator {

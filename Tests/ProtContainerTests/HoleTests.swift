@@ -102,7 +102,7 @@ import Testing
     @Test func checksAndScansSkipTheBackingFilesHoles() throws {
         let dir = TempDir(), path = dir.file("huge")
         let c = try makeContainer(path, content: Array("head".utf8))
-        try c.truncate(to: 1 << 40)   // 1 TiB: visiting every block would take hours
+        try c.truncate(to: 1 << 40)  // 1 TiB: visiting every block would take hours
         // Block 1 shares a filesystem block with block 0; from block 2 on, the hole is skipped to (about) the end.
         #expect(c.nextData(from: 2 * Self.B) >= (1 << 40) - 2 * Self.B)
         #expect(c.nextData(from: 2) == 2)
@@ -132,8 +132,9 @@ import Testing
         func parses(_ holes: [BlockRange]) -> Bool {
             var f = good
             f.holes = holes
-            let signed = HeaderSlot.signedBytes(body: HeaderSlot.encodeBody(f, wrappedKey: wrapped), generation: 1,
-                                                flags: HeaderSlot.holesFlag)
+            let signed = HeaderSlot.signedBytes(
+                body: HeaderSlot.encodeBody(f, wrappedKey: wrapped), generation: 1,
+                flags: HeaderSlot.holesFlag)
             let image = HeaderSlot.image(signed: signed, mac: [UInt8](repeating: 0, count: 32))
             return (try? HeaderSlot.parse(image)) != nil
         }

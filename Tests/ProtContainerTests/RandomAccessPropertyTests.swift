@@ -18,11 +18,11 @@ import Glibc
         func pickOffset() -> Int {
             switch Int.random(in: 0..<5, using: &rng) {
             case 0: return Int.random(in: 0...(model.count), using: &rng)
-            case 1: // near a block edge
+            case 1:  // near a block edge
                 let edge = (Int.random(in: 0...(max(model.count, 1) / B + 1), using: &rng)) * B
                 return max(0, min(maxSize - 1, edge + Int.random(in: -3...3, using: &rng)))
-            case 2: return min(maxSize - 1, model.count + Int.random(in: 0...(3 * B), using: &rng)) // a gap written
-            case 3: return min(maxSize - 1, model.count + Int.random(in: (20 * B)...(200 * B), using: &rng)) // a hole
+            case 2: return min(maxSize - 1, model.count + Int.random(in: 0...(3 * B), using: &rng))  // a gap written
+            case 3: return min(maxSize - 1, model.count + Int.random(in: (20 * B)...(200 * B), using: &rng))  // a hole
             default: return Int.random(in: 0..<maxSize, using: &rng)
             }
         }
@@ -31,8 +31,12 @@ import Glibc
             if kind < 45 {
                 let off = pickOffset()
                 // Now and then longer than a sealing batch (several batches, each written while the next is sealed).
-                let long = Int.random(in: 0..<20, using: &rng) == 0 ? Int.random(in: 130_000...700_000, using: &rng) : 70_000
-                let len = min(maxSize - off, [1, 7, B - 1, B, B + 1, 3 * B + 5, Int.random(in: 1...long, using: &rng)].randomElement(using: &rng)!)
+                let long =
+                    Int.random(in: 0..<20, using: &rng) == 0 ? Int.random(in: 130_000...700_000, using: &rng) : 70_000
+                let len = min(
+                    maxSize - off,
+                    [1, 7, B - 1, B, B + 1, 3 * B + 5, Int.random(in: 1...long, using: &rng)].randomElement(
+                        using: &rng)!)
                 guard len > 0 else { continue }
                 let data = (0..<len).map { _ in UInt8.random(in: 0...255, using: &rng) }
                 try c.write(data, at: UInt64(off))
@@ -47,10 +51,16 @@ import Glibc
                 #expect(got == want, "seed \(seed) op \(op): read \(len) at \(off)")
                 if got != want { return }
             } else if kind < 95 {
-                let size = [0, model.count / 2, model.count + Int.random(in: 0...(2 * B), using: &rng),
-                            Int.random(in: 0..<maxSize, using: &rng), (model.count / B) * B].randomElement(using: &rng)!
+                let size = [
+                    0, model.count / 2, model.count + Int.random(in: 0...(2 * B), using: &rng),
+                    Int.random(in: 0..<maxSize, using: &rng), (model.count / B) * B
+                ].randomElement(using: &rng)!
                 try c.truncate(to: UInt64(size))
-                if size < model.count { model.removeLast(model.count - size) } else { model += [UInt8](repeating: 0, count: size - model.count) }
+                if size < model.count {
+                    model.removeLast(model.count - size)
+                } else {
+                    model += [UInt8](repeating: 0, count: size - model.count)
+                }
             } else {
                 close(fd)
                 fd = openFD(path)

@@ -20,7 +20,11 @@ import Testing
         #expect(ftruncate(fd, size - 2000) == 0)
         #expect(throws: (any Error).self) { try Container.open(fd: fd, keys: Keys.lookup) }
         let r = try Container.repairTornTail(fd: fd, keys: Keys.lookup)
-        #expect(r == .cut(keptSize: 16_384, lostBytes: UInt64(size - 2000) - UInt64(Layout.ciphertextSize(plaintextSize: 16_384))))
+        #expect(
+            r
+                == .cut(
+                    keptSize: 16_384,
+                    lostBytes: UInt64(size - 2000) - UInt64(Layout.ciphertextSize(plaintextSize: 16_384))))
         let c = try Container.open(fd: fd, keys: Keys.lookup)
         #expect(c.size == 16_384)
         #expect(try c.read(at: 0, count: 16_384) == Array(content.prefix(16_384)))

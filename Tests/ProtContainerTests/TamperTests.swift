@@ -96,7 +96,9 @@ import Glibc
         let c = try makeContainer(path, content: content); close(c.fd)
         let fd = openFD(path); defer { close(fd) }
         #expect(throws: (any Error).self) { _ = try Container.open(fd: fd, keys: { _, _ in Keys.other }) }
-        #expect(throws: ContainerError.self) { _ = try Container.open(fd: fd, keys: { _, _ in throw ContainerError.keyUnavailable("x") }) }
+        #expect(throws: ContainerError.self) {
+            _ = try Container.open(fd: fd, keys: { _, _ in throw ContainerError.keyUnavailable("x") })
+        }
     }
 
     @Test func ciphertextHoldsNoPlaintext() throws {

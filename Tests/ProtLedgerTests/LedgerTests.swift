@@ -13,9 +13,13 @@ final class TempLedger {
     deinit { try? FileManager.default.removeItem(atPath: dir) }
 }
 
-func event(_ i: Int, user: String = "alice", path: String? = nil, kind: EventKind = .openRead, outcome: Outcome = .allowed) -> LedgerEvent {
-    LedgerEvent(kind: kind, outcome: outcome, uid: user == "alice" ? 1001 : 1002, user: user, gid: 100, pid: Int64(i),
-                process: "cat", path: Array((path ?? "/f\(i % 7).txt").utf8), label: i % 2 == 0 ? "general" : "confidential/finance")
+func event(
+    _ i: Int, user: String = "alice", path: String? = nil, kind: EventKind = .openRead, outcome: Outcome = .allowed
+) -> LedgerEvent {
+    LedgerEvent(
+        kind: kind, outcome: outcome, uid: user == "alice" ? 1001 : 1002, user: user, gid: 100, pid: Int64(i),
+        process: "cat", path: Array((path ?? "/f\(i % 7).txt").utf8),
+        label: i % 2 == 0 ? "general" : "confidential/finance")
 }
 
 /// Runs the sqlite3 command-line tool, as an attacker with write access to the store would.
@@ -28,7 +32,9 @@ func sqlite3(_ db: String, _ sql: String) throws {
     try p.run()
     p.waitUntilExit()
     let msg = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    #expect(p.terminationStatus == 0 && p.terminationReason == .exit, "sqlite3 \(sql): \(p.terminationReason == .exit ? "exit" : "signal") \(msg)")
+    #expect(
+        p.terminationStatus == 0 && p.terminationReason == .exit,
+        "sqlite3 \(sql): \(p.terminationReason == .exit ? "exit" : "signal") \(msg)")
 }
 
 @Suite struct LedgerTests {
@@ -141,16 +147,25 @@ func sqlite3(_ db: String, _ sql: String) throws {
     @Test func insertedRowsAreNamed() throws {
         let t = try ledgerWith(20)
         // Make room after row 9 and slip a row in, copying a neighbour's hashes.
-        try sqlite3(t.path, "UPDATE events SET seq=seq+1000 WHERE seq>=10; UPDATE events SET seq=seq-999 WHERE seq>=1010; INSERT INTO events SELECT 10, ts, event, outcome, uid, user, gid, pid, process, path, new_path, label, prev_label, bytes_read, bytes_written, detail, prev_hash, hash FROM events WHERE seq=9")
+        try sqlite3(
+            t.path,
+            "UPDATE events SET seq=seq+1000 WHERE seq>=10; UPDATE events SET seq=seq-999 WHERE seq>=1010; INSERT INTO events SELECT 10, ts, event, outcome, uid, user, gid, pid, process, path, new_path, label, prev_label, bytes_read, bytes_written, detail, prev_hash, hash FROM events WHERE seq=9"
+        )
         try verifyBrokenAt(t, 10)
         let end = try ledgerWith(20)
-        try sqlite3(end.path, "INSERT INTO events SELECT 21, ts, event, outcome, uid, user, gid, pid, process, path, new_path, label, prev_label, bytes_read, bytes_written, detail, hash, hash FROM events WHERE seq=20")
+        try sqlite3(
+            end.path,
+            "INSERT INTO events SELECT 21, ts, event, outcome, uid, user, gid, pid, process, path, new_path, label, prev_label, bytes_read, bytes_written, detail, hash, hash FROM events WHERE seq=20"
+        )
         try verifyBrokenAt(end, 21)
     }
 
     @Test func reorderedRowsAreNamed() throws {
         let t = try ledgerWith(20)
-        try sqlite3(t.path, "UPDATE events SET seq=-1 WHERE seq=14; UPDATE events SET seq=14 WHERE seq=15; UPDATE events SET seq=15 WHERE seq=-1")
+        try sqlite3(
+            t.path,
+            "UPDATE events SET seq=-1 WHERE seq=14; UPDATE events SET seq=14 WHERE seq=15; UPDATE events SET seq=15 WHERE seq=-1"
+        )
         try verifyBrokenAt(t, 14)
     }
 
@@ -172,14 +187,19 @@ func sqlite3(_ db: String, _ sql: String) throws {
     @Test func filters() throws {
         let t = TempLedger()
         let l = try Ledger(path: t.path)
-        for i in 0..<50 { try l.append(event(i, user: i % 3 == 0 ? "bob" : "alice", path: i % 5 == 0 ? "/finance/q\(i).xlsx" : "/hr/r\(i).doc",
-                                             kind: i % 4 == 0 ? .deny : .openRead, outcome: i % 4 == 0 ? .denied : .allowed)) }
+        for i in 0..<50 {
+            try l.append(
+                event(
+                    i, user: i % 3 == 0 ? "bob" : "alice", path: i % 5 == 0 ? "/finance/q\(i).xlsx" : "/hr/r\(i).doc",
+                    kind: i % 4 == 0 ? .deny : .openRead, outcome: i % 4 == 0 ? .denied : .allowed))
+        }
         let mid = try l.query(LedgerFilter()).first { $0.seq == 25 }!.time
         var f = LedgerFilter()
         f.user = "bob"; #expect(try l.query(f).count == 17)
         f = LedgerFilter(); f.uid = 1001; #expect(try l.query(f).count == 33)
         f = LedgerFilter(); f.path = Array("/finance/".utf8); #expect(try l.query(f).count == 10)
-        f = LedgerFilter(); f.path = Array("/hr/r1*.doc".utf8); #expect(try l.query(f).allSatisfy { $0.pathString!.hasPrefix("/hr/r1") })
+        f = LedgerFilter(); f.path = Array("/hr/r1*.doc".utf8);
+        #expect(try l.query(f).allSatisfy { $0.pathString!.hasPrefix("/hr/r1") })
         f = LedgerFilter(); f.label = "general"; #expect(try l.query(f).count == 25)
         f = LedgerFilter(); f.event = .deny; #expect(try l.query(f).count == 13)
         f = LedgerFilter(); f.deniedOnly = true; #expect(try l.query(f).count == 13)
@@ -195,18 +215,27 @@ func sqlite3(_ db: String, _ sql: String) throws {
     @Test func oddPathsRoundTripThroughJSONAndCSV() throws {
         let t = TempLedger()
         let l = try Ledger(path: t.path)
-        let odd: [[UInt8]] = [Array("/a,b/\"quoted\".txt".utf8), Array("/line\nbreak\r\n.txt".utf8), [0x2F, 0xFF, 0xFE, 0x41, 0x80],
-                              Array("/ünïcødé/файл.txt".utf8), Array("/tab\there".utf8)]
-        for p in odd { try l.append(LedgerEvent(kind: .rename, outcome: .allowed, path: p, newPath: p + [0x21], detail: "x,\"y\"\nz")) }
+        let odd: [[UInt8]] = [
+            Array("/a,b/\"quoted\".txt".utf8), Array("/line\nbreak\r\n.txt".utf8), [0x2F, 0xFF, 0xFE, 0x41, 0x80],
+            Array("/ünïcødé/файл.txt".utf8), Array("/tab\there".utf8)
+        ]
+        for p in odd {
+            try l.append(
+                LedgerEvent(kind: .rename, outcome: .allowed, path: p, newPath: p + [0x21], detail: "x,\"y\"\nz"))
+        }
         let rows = try l.query(LedgerFilter())
         // JSON Lines: one object per line, path_b64 where the bytes are not UTF-8.
         for (row, p) in zip(rows, odd) {
             let line = EventFormat.jsonLine(row)
             #expect(line.last == 0x0A && !line.dropLast().contains(0x0A))
             let obj = try JSONSerialization.jsonObject(with: Data(line)) as! [String: Any]
-            let back = (obj["path_b64"] as? String).map { Array(Data(base64Encoded: $0)!) } ?? Array((obj["path"] as! String).utf8)
+            let back =
+                (obj["path_b64"] as? String).map { Array(Data(base64Encoded: $0)!) }
+                ?? Array((obj["path"] as! String).utf8)
             #expect(back == p)
-            let newBack = (obj["new_path_b64"] as? String).map { Array(Data(base64Encoded: $0)!) } ?? Array((obj["new_path"] as! String).utf8)
+            let newBack =
+                (obj["new_path_b64"] as? String).map { Array(Data(base64Encoded: $0)!) }
+                ?? Array((obj["new_path"] as! String).utf8)
             #expect(newBack == p + [0x21])
             #expect(obj["detail"] as? String == "x,\"y\"\nz")
         }
@@ -233,12 +262,20 @@ func parseCSV(_ bytes: [UInt8]) -> [[[UInt8]]] {
     while i < bytes.count {
         let b = bytes[i]
         if quoted {
-            if b == 0x22 { if i + 1 < bytes.count && bytes[i + 1] == 0x22 { field.append(0x22); i += 1 } else { quoted = false } }
-            else { field.append(b) }
-        } else if b == 0x22 { quoted = true }
-        else if b == 0x2C { record.append(field); field = [] }
-        else if b == 0x0D && i + 1 < bytes.count && bytes[i + 1] == 0x0A { record.append(field); records.append(record); record = []; field = []; i += 1 }
-        else { field.append(b) }
+            if b == 0x22 {
+                if i + 1 < bytes.count && bytes[i + 1] == 0x22 { field.append(0x22); i += 1 } else { quoted = false }
+            } else {
+                field.append(b)
+            }
+        } else if b == 0x22 {
+            quoted = true
+        } else if b == 0x2C {
+            record.append(field); field = []
+        } else if b == 0x0D && i + 1 < bytes.count && bytes[i + 1] == 0x0A {
+            record.append(field); records.append(record); record = []; field = []; i += 1
+        } else {
+            field.append(b)
+        }
         i += 1
     }
     return records

@@ -8,7 +8,8 @@ import Foundation
 
     /// Each fixture's first line says what it must produce: `# expect: LINE:COL: message`.
     static var cases: [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: fixtures)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: fixtures)) ?? []).filter { $0.hasSuffix(".yaml") }
+            .sorted()
     }
 
     static func expectation(_ file: String) throws -> (position: String, message: String) {
@@ -35,28 +36,30 @@ import Foundation
         }
     }
 
-    static let header = "version: 1\nlabels:\n  - { id: public, rank: 0 }\n  - { id: conf, rank: 20 }\n  - { id: conf/fin, parent: conf, rank: 21 }\n"
+    static let header =
+        "version: 1\nlabels:\n  - { id: public, rank: 0 }\n  - { id: conf, rank: 20 }\n  - { id: conf/fin, parent: conf, rank: 21 }\n"
 
     @Test func validPolicyWithEveryFeatureIsAccepted() throws {
-        let yaml = Self.header + """
-          - id: x
-            rank: 3
-            justify_downgrade: true
-            expiry: 2027-01-31
-            description: everything at once
-            rights: { everyone: viewer, owner: [co-owner], "uid:0": audit, "gid:10": [view, edit], "user:root": export, "group:root": share }
-        default_label: conf/fin
-        folders:
-          - { path: /, label: public }
-          - { path: /a/*/b, label: x }
-        detectors:
-          - { id: kw, type: keywords, keywords: [one, two words] }
-          - { id: re, type: regex, pattern: 'Z[0-9]+', max_length: 20 }
-        auto:
-          - { detector: kw, label: x, folders: /a/** }
-          - { detector: re, min_count: 3, label: conf/fin }
+        let yaml =
+            Self.header + """
+                  - id: x
+                    rank: 3
+                    justify_downgrade: true
+                    expiry: 2027-01-31
+                    description: everything at once
+                    rights: { everyone: viewer, owner: [co-owner], "uid:0": audit, "gid:10": [view, edit], "user:root": export, "group:root": share }
+                default_label: conf/fin
+                folders:
+                  - { path: /, label: public }
+                  - { path: /a/*/b, label: x }
+                detectors:
+                  - { id: kw, type: keywords, keywords: [one, two words] }
+                  - { id: re, type: regex, pattern: 'Z[0-9]+', max_length: 20 }
+                auto:
+                  - { detector: kw, label: x, folders: /a/** }
+                  - { detector: re, min_count: 3, label: conf/fin }
 
-        """
+                """
         let (p, warnings) = try PolicyLoader.parse(yaml: yaml, file: "ok.yaml")
         #expect(warnings.isEmpty)
         #expect(p.labels.count == 4 && p.autoRules.count == 2 && p.customDetectors.count == 2)

@@ -23,12 +23,16 @@ struct Window {
     let n: Int
     let table: UnsafePointer<UInt8>
 
-    init(p: UnsafePointer<UInt8>, n: Int, table: UnsafePointer<UInt8> = ByteClass.pointer) { self.p = p; self.n = n; self.table = table }
+    init(p: UnsafePointer<UInt8>, n: Int, table: UnsafePointer<UInt8> = ByteClass.pointer) {
+        self.p = p; self.n = n; self.table = table
+    }
 
     @inline(__always) subscript(i: Int) -> UInt8 { UInt(bitPattern: i) < UInt(bitPattern: n) ? p[i] : 0 }
     @inline(__always) func cls(_ i: Int) -> UInt8 { table[Int(self[i])] }
     @inline(__always) func isDigit(_ i: Int) -> Bool { cls(i) & ByteClass.digit != 0 }
-    @inline(__always) func isAlnum(_ i: Int) -> Bool { cls(i) & (ByteClass.digit | ByteClass.upper | ByteClass.lower) != 0 }
+    @inline(__always) func isAlnum(_ i: Int) -> Bool {
+        cls(i) & (ByteClass.digit | ByteClass.upper | ByteClass.lower) != 0
+    }
     @inline(__always) func isUpper(_ i: Int) -> Bool { cls(i) & ByteClass.upper != 0 }
 
     @inline(__always) func hasPrefix(_ s: StaticString, at i: Int) -> Bool {

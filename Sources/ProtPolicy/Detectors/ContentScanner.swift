@@ -21,7 +21,7 @@ public final class DetectorSet: @unchecked Sendable {
     let vectorTables: protfs_anchor_tables?
     let margin: Int
 
-    static let builtinReach = 320   // the longest lookahead of a built-in (an email domain)
+    static let builtinReach = 320  // the longest lookahead of a built-in (an email domain)
     static let tDigit: UInt8 = 1, tAt: UInt8 = 2, tDash: UInt8 = 4, tUpperA: UInt8 = 8, tKeyword: UInt8 = 16
 
     public convenience init(_ definitions: [DetectorDefinition] = DetectorDefinition.builtins) throws {
@@ -41,7 +41,8 @@ public final class DetectorSet: @unchecked Sendable {
             case .builtin(let b):
                 builtinIndex[b] = i
                 switch b {
-                case .creditCard, .iban, .usSSN: for c in UInt8(ascii: "0")...UInt8(ascii: "9") { firstByte[Int(c)] |= DetectorSet.tDigit }
+                case .creditCard, .iban, .usSSN:
+                    for c in UInt8(ascii: "0")...UInt8(ascii: "9") { firstByte[Int(c)] |= DetectorSet.tDigit }
                 case .email: firstByte[Int(UInt8(ascii: "@"))] |= DetectorSet.tAt
                 case .privateKey: firstByte[Int(UInt8(ascii: "-"))] |= DetectorSet.tDash
                 case .awsAccessKey: firstByte[Int(UInt8(ascii: "A"))] |= DetectorSet.tUpperA
@@ -102,10 +103,14 @@ extension DetectorSet {
         // 16-byte tables (the C side's byte shuffles look up 16 entries at a time).
         func mark<Table>(_ lo: inout Table, _ hi: inout Table, _ b: UInt8) {
             let k = Int(b & 0x1F)
-            if k < 16 { withUnsafeMutableBytes(of: &lo) { $0[k] = 0xFF } } else { withUnsafeMutableBytes(of: &hi) { $0[k - 16] = 0xFF } }
+            if k < 16 {
+                withUnsafeMutableBytes(of: &lo) { $0[k] = 0xFF }
+            } else {
+                withUnsafeMutableBytes(of: &hi) { $0[k - 16] = 0xFF }
+            }
         }
         for (first, second) in keywords.prefixes {
-            guard isLetter(first) else { return nil }   // the letter-set lookup covers letters only
+            guard isLetter(first) else { return nil }  // the letter-set lookup covers letters only
             mark(&t.firstLo, &t.firstHi, first)
             if let second, isLetter(second) { mark(&t.secondLo, &t.secondHi, second) } else { t.anySecond = 1 }
         }
@@ -178,21 +183,28 @@ public final class ContentScanner {
 
     private func scanBuiltins(_ w: Window, from: Int, to: Int) {
         var judge = AnchorJudge(w: w, detectors: detectors, counts: counts)
-        detectors.triggers.withUnsafeBufferPointer { trig in detectors.follow.withUnsafeBufferPointer { follow in
-            judge.trig = trig.baseAddress!; judge.follow = follow.baseAddress!
-            if var tables = detectors.vectorTables { Self.vectorScan(&judge, &tables, from: from, to: to) }
-            else { judge.scalarScan(from: from, to: to) }
-        } }
+        detectors.triggers.withUnsafeBufferPointer { trig in
+            detectors.follow.withUnsafeBufferPointer { follow in
+                judge.trig = trig.baseAddress!; judge.follow = follow.baseAddress!
+                if var tables = detectors.vectorTables {
+                    Self.vectorScan(&judge, &tables, from: from, to: to)
+                } else {
+                    judge.scalarScan(from: from, to: to)
+                }
+            }
+        }
         counts = judge.counts
     }
 
-    private static func vectorScan(_ judge: inout AnchorJudge, _ tables: inout protfs_anchor_tables, from: Int, to: Int) {
+    private static func vectorScan(_ judge: inout AnchorJudge, _ tables: inout protfs_anchor_tables, from: Int, to: Int)
+    {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 4096) { out in
             var i = from
             while i < to {
                 let slabEnd = min(to, i + (1 << 30))
                 var resume = 0
-                let n = protfs_anchor_scan(judge.w.p, judge.w.n, i, slabEnd, &tables, out.baseAddress!, out.count, &resume)
+                let n = protfs_anchor_scan(
+                    judge.w.p, judge.w.n, i, slabEnd, &tables, out.baseAddress!, out.count, &resume)
                 for k in 0..<n { judge.judge(i + Int(out[k])) }
                 i = resume
             }
@@ -207,7 +219,8 @@ public final class ContentScanner {
             let start = max(from, regexResume[r]) - bufferStart
             guard start < buffer.count else { continue }
             let limit = to - bufferStart
-            regex.re.enumerateMatches(in: text, range: NSRange(location: start, length: ns.length - start)) { m, _, stop in
+            regex.re.enumerateMatches(in: text, range: NSRange(location: start, length: ns.length - start)) {
+                m, _, stop in
                 guard let m, m.range.length > 0 else { return }
                 if m.range.location >= limit { stop.pointee = true; return }
                 self.counts[regex.index] += 1

@@ -19,7 +19,9 @@ enum Email {
                 j += 1
             } else if b == 0x2E && labelLen > 0 && w.cls(j + 1) & ByteClass.domain != 0 {
                 labels += 1; labelLen = 0; lastLabelAlpha = true; j += 1
-            } else { break }
+            } else {
+                break
+            }
         }
         guard labelLen > 0 else { return false }
         labels += 1

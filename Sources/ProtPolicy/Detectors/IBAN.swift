@@ -13,9 +13,13 @@ enum IBAN {
         var rem = 0, count = 4, j = i + 2
         while count < length {
             let b = w[j]
-            if w.isDigit(j) || w.isUpper(j) { rem = fold(rem, b); count += 1; j += 1 }
-            else if b == 0x20 && count % 4 == 0 && (w.isDigit(j + 1) || w.isUpper(j + 1)) { j += 1 }
-            else { return false }
+            if w.isDigit(j) || w.isUpper(j) {
+                rem = fold(rem, b); count += 1; j += 1
+            } else if b == 0x20 && count % 4 == 0 && (w.isDigit(j + 1) || w.isUpper(j + 1)) {
+                j += 1
+            } else {
+                return false
+            }
         }
         guard !w.isAlnum(j) else { return false }
         for k in [i - 2, i - 1, i, i + 1] { rem = fold(rem, w[k]) }
@@ -40,6 +44,6 @@ enum IBAN {
         "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19,
         "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29,
         "RO": 24, "RS": 22, "SA": 24, "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28,
-        "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+        "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20
     ]
 }

@@ -22,8 +22,9 @@ struct KeywordTable {
         guard !lower.isEmpty else { return }
         entries.append((pool.count, lower.count, detector))
         let f = Int(lower[0])
-        if lower.count == 1 { for b in 0..<256 { pairs[f << 8 | b] = true } }
-        else {
+        if lower.count == 1 {
+            for b in 0..<256 { pairs[f << 8 | b] = true }
+        } else {
             let sec = Int(lower[1])
             pairs[f << 8 | sec] = true
             if sec >= 0x61 && sec <= 0x7A { pairs[f << 8 | (sec - 0x20)] = true }

@@ -10,7 +10,9 @@ public struct PrivateIdentity {
 
     public static func create(name: String, email: String?) throws -> PrivateIdentity {
         let pair = try X25519.generate()
-        return PrivateIdentity(identity: try PublicIdentity(name: name, email: email, publicKey: pair.publicKey), privateKey: pair.privateKey)
+        return PrivateIdentity(
+            identity: try PublicIdentity(name: name, email: email, publicKey: pair.publicKey),
+            privateKey: pair.privateKey)
     }
 
     /// `$PROTFS_CONFIG_DIR`, else `$XDG_CONFIG_HOME/protfs`, else `~/.config/protfs`; identities in `identities/`.
@@ -26,7 +28,8 @@ public struct PrivateIdentity {
 
     /// Written with O_EXCL and mode 0600 in a 0700 directory: an existing identity is never replaced.
     public func save(in dir: String = directory()) throws -> String {
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let path = Self.path(for: identity.name, in: dir)
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
@@ -44,14 +47,21 @@ public struct PrivateIdentity {
     public static func load(_ path: String) throws -> PrivateIdentity {
         var st = stat()
         guard stat(path, &st) == 0 else { throw IdentityError.notFound("at \(path)") }
-        guard st.st_mode & 0o077 == 0 else { throw IdentityError.malformed("\(path) is readable by others (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it") }
+        guard st.st_mode & 0o077 == 0 else {
+            throw IdentityError.malformed(
+                "\(path) is readable by others (mode \(String(st.st_mode & 0o777, radix: 8))); chmod 600 it")
+        }
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
-        guard lines.count == 2, lines[1].hasPrefix("private "), let raw = Hex.decode(String(lines[1].dropFirst(8))), raw.count == X25519.keySize else {
+        guard lines.count == 2, lines[1].hasPrefix("private "), let raw = Hex.decode(String(lines[1].dropFirst(8))),
+            raw.count == X25519.keySize
+        else {
             throw IdentityError.malformed("\(path) is not a protfs private identity")
         }
         let id = try PublicIdentity.parse(lines[0])
         let key = SecureBytes(raw)
-        guard try X25519.publicKey(forPrivate: key) == id.publicKey else { throw IdentityError.malformed("\(path): the private key does not match the public one") }
+        guard try X25519.publicKey(forPrivate: key) == id.publicKey else {
+            throw IdentityError.malformed("\(path): the private key does not match the public one")
+        }
         return PrivateIdentity(identity: id, privateKey: key)
     }
 }

@@ -20,12 +20,16 @@ public struct PublicIdentity: Equatable, Sendable {
 
     /// Letters, digits and `._-`, 1 to 64 characters: a name that is also a safe file name.
     public static func isValidName(_ n: String) -> Bool {
-        !n.isEmpty && n.count <= 64 && !n.hasPrefix(".") && n.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._-".unicodeScalars.contains($0) }
+        !n.isEmpty && n.count <= 64 && !n.hasPrefix(".")
+            && n.unicodeScalars.allSatisfy {
+                CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._-".unicodeScalars.contains($0)
+            }
     }
 
     static func isValidEmail(_ e: String) -> Bool {
         let parts = e.split(separator: "@", omittingEmptySubsequences: false)
-        return e.count <= 254 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !e.contains(where: { $0.isWhitespace })
+        return e.count <= 254 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
+            && !e.contains(where: { $0.isWhitespace })
     }
 
     private var body: String { "\(Self.tag) \(name) \(email ?? "-") \(Hex.encode(publicKey))" }
@@ -42,7 +46,9 @@ public struct PublicIdentity: Equatable, Sendable {
 
     public static func parse(_ text: String) throws -> PublicIdentity {
         let words = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ").map(String.init)
-        guard words.count == 5, words[0] == tag else { throw IdentityError.malformed("expected '\(tag) NAME EMAIL KEY CHECKSUM'") }
+        guard words.count == 5, words[0] == tag else {
+            throw IdentityError.malformed("expected '\(tag) NAME EMAIL KEY CHECKSUM'")
+        }
         let body = words[0..<4].joined(separator: " ")
         guard ConstantTime.equal(Array(checksum(body).utf8), Array(words[4].utf8)) else {
             throw IdentityError.malformed("checksum mismatch (the line was changed or cut)")

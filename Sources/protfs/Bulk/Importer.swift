@@ -3,8 +3,8 @@ import Foundation
 import Glibc
 
 // Linux flags glibc declares only under _GNU_SOURCE.
-private let oPath: Int32 = 0o10000000      // O_PATH
-private let atEmptyPath: Int32 = 0x1000    // AT_EMPTY_PATH
+private let oPath: Int32 = 0o10000000  // O_PATH
+private let atEmptyPath: Int32 = 0x1000  // AT_EMPTY_PATH
 import ProtCrypto
 import ProtSystem
 
@@ -48,7 +48,9 @@ final class Importer {
         var doneBytes: UInt64 = 0
         var directories: [TreeEntry] = []
         for e in entries {
-            guard String(validating: e.path, as: UTF8.self) != nil else { fail(e, "name is not UTF-8 (skipped)"); continue }
+            guard String(validating: e.path, as: UTF8.self) != nil else {
+                fail(e, "name is not UTF-8 (skipped)"); continue
+            }
             guard let (parent, name) = Self.parent(of: e.path, in: base) else {
                 fail(e, "its folder in the destination is missing or not a folder: \(String(cString: strerror(errno)))")
                 continue
@@ -99,7 +101,9 @@ final class Importer {
         let names = rel.split(separator: 0x2F, omittingEmptySubsequences: true).map(Array.init)
         guard let last = names.last else { errno = EINVAL; return nil }
         let parentRel = Array(rel.prefix(max(0, rel.count - last.count - 1)))
-        let fd = parentRel.isEmpty ? fcntl(base, F_DUPFD_CLOEXEC, 0)
+        let fd =
+            parentRel.isEmpty
+            ? fcntl(base, F_DUPFD_CLOEXEC, 0)
             : TreeWalk.openBeneath(base, parentRel, O_RDONLY | O_DIRECTORY)
         return fd >= 0 ? (fd, String(decoding: last, as: UTF8.self)) : nil
     }
@@ -116,8 +120,9 @@ final class Importer {
         }
         var existing = stat()
         if fstatat(parent, name, &existing, AT_SYMLINK_NOFOLLOW) == 0, existing.st_mode & S_IFMT == S_IFREG,
-           existing.st_size == st.st_size,
-           existing.st_mtim.tv_sec == st.st_mtim.tv_sec, existing.st_mtim.tv_nsec == st.st_mtim.tv_nsec {
+            existing.st_size == st.st_size,
+            existing.st_mtim.tv_sec == st.st_mtim.tv_sec, existing.st_mtim.tv_nsec == st.st_mtim.tv_nsec
+        {
             // Complete from an earlier run (the name appears only after content and times): metadata only.
             applyOwnership(TreeEntry(path: e.path, kind: .file, st: st), parent: parent, name: name)
             totals.alreadyImported += 1
@@ -131,7 +136,9 @@ final class Importer {
             let n = buffer.withUnsafeMutableBytes { b in retryingInterrupts { read(fd, b.baseAddress, b.count) } }
             if n < 0 { problem = "read: \(Errno.current)"; break }
             if n == 0 { break }
-            if case .failure(let e) = buffer.withUnsafeBytes({ writeAll(out, UnsafeRawBufferPointer(rebasing: $0[..<n])) }) {
+            if case .failure(let e) = buffer.withUnsafeBytes({
+                writeAll(out, UnsafeRawBufferPointer(rebasing: $0[..<n]))
+            }) {
                 problem = "write: \(e)"; break copy
             }
         }
@@ -162,7 +169,8 @@ final class Importer {
         defer { close(parent) }
         var now = stat()
         guard name.withCString({ fstatat(parent, $0, &now, AT_SYMLINK_NOFOLLOW) }) == 0,
-              now.st_mode & S_IFMT == S_IFLNK, now.st_dev == e.st.st_dev, now.st_ino == e.st.st_ino else {
+            now.st_mode & S_IFMT == S_IFLNK, now.st_dev == e.st.st_dev, now.st_ino == e.st.st_ino
+        else {
             return fail(e, "changed since the walk (skipped)")
         }
         guard let target = Self.readLink(parent, Array(name.utf8)) else {
@@ -205,7 +213,8 @@ final class Importer {
             fail(e, "chmod: \(String(cString: strerror(errno)))")
         }
         if preserveOwner, cur.st_uid != e.st.st_uid || cur.st_gid != e.st.st_gid,
-           fchownat(fd, "", e.st.st_uid, e.st.st_gid, atEmptyPath) != 0 {
+            fchownat(fd, "", e.st.st_uid, e.st.st_gid, atEmptyPath) != 0
+        {
             fail(e, "chown: \(String(cString: strerror(errno)))")
         }
     }
@@ -218,7 +227,8 @@ final class Importer {
             fail(e, "chmod: \(String(cString: strerror(errno)))")
         }
         if preserveOwner, cur.st_uid != e.st.st_uid || cur.st_gid != e.st.st_gid,
-           fchown(fd, e.st.st_uid, e.st.st_gid) != 0 {
+            fchown(fd, e.st.st_uid, e.st.st_gid) != 0
+        {
             fail(e, "chown: \(String(cString: strerror(errno)))")
         }
     }

@@ -20,12 +20,15 @@ final class ProgressBar {
         lastDraw = Date()
         let elapsed = max(Date().timeIntervalSince(start), 0.001)
         let rate = Double(bytes) / elapsed
-        let fraction = totalBytes > 0 ? Double(bytes) / Double(totalBytes) : (totalFiles > 0 ? Double(files) / Double(totalFiles) : 1)
+        let fraction =
+            totalBytes > 0
+            ? Double(bytes) / Double(totalBytes) : (totalFiles > 0 ? Double(files) / Double(totalFiles) : 1)
         let eta = rate > 0 && totalBytes > bytes ? Double(totalBytes - bytes) / rate : 0
         let width = 24
         let filled = min(width, Int(fraction * Double(width)))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        let line = "\r\(verb) [\(bar)] \(files)/\(totalFiles) files  \(Self.bytes(bytes))/\(Self.bytes(totalBytes))  \(Self.bytes(UInt64(rate)))/s  ETA \(Self.duration(eta))\u{1B}[K"
+        let line =
+            "\r\(verb) [\(bar)] \(files)/\(totalFiles) files  \(Self.bytes(bytes))/\(Self.bytes(totalBytes))  \(Self.bytes(UInt64(rate)))/s  ETA \(Self.duration(eta))\u{1B}[K"
         FileHandle.standardError.write(Data(line.utf8))
     }
 
@@ -42,6 +45,7 @@ final class ProgressBar {
 
     static func duration(_ s: Double) -> String {
         let t = Int(s.rounded())
-        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
+        return t >= 3600
+            ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
     }
 }

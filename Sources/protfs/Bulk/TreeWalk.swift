@@ -39,12 +39,16 @@ struct TreeWalk {
             let rel = prefix.isEmpty ? name : prefix + [0x2F] + name
             var st = stat()
             let ok = name.withCString { fstatat(dirfd(dir), $0, &st, AT_SYMLINK_NOFOLLOW) }
-            guard ok == 0 else { warn("\(String(decoding: rel, as: UTF8.self)): \(String(cString: strerror(errno)))"); continue }
+            guard ok == 0 else {
+                warn("\(String(decoding: rel, as: UTF8.self)): \(String(cString: strerror(errno)))"); continue
+            }
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
                 out.append(TreeEntry(path: rel, kind: .directory, st: st))
                 let sub = name.withCString { openat(dirfd(dir), $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW) }
-                if sub < 0 { warn("\(String(decoding: rel, as: UTF8.self)): \(String(cString: strerror(errno)))"); continue }
+                if sub < 0 {
+                    warn("\(String(decoding: rel, as: UTF8.self)): \(String(cString: strerror(errno)))"); continue
+                }
                 walk(dirFd: sub, prefix: rel, into: &out, warn: warn)
             case S_IFREG: out.append(TreeEntry(path: rel, kind: .file, st: st))
             case S_IFLNK: out.append(TreeEntry(path: rel, kind: .symlink, st: st))
@@ -81,6 +85,8 @@ extension TreeWalk {
 extension Array where Element == UInt8 {
     /// A NUL-terminated copy for C calls.
     func withCString<R>(_ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
-        try (self + [0]).withUnsafeBufferPointer { try body(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self)) }
+        try (self + [0]).withUnsafeBufferPointer {
+            try body(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self))
+        }
     }
 }

@@ -29,19 +29,26 @@ struct AuditCommand: ParsableCommand {
         @OptionGroup var location: LedgerLocation
         @Option(help: "Only rows of this user name.") var user: String?
         @Option(help: "Only rows of this uid.") var uid: Int64?
-        @Option(help: "Only rows whose path starts with this prefix, or matches this glob (*, ?, [...]).") var path: String?
+        @Option(help: "Only rows whose path starts with this prefix, or matches this glob (*, ?, [...]).") var path:
+            String?
         @Option(help: "Only rows with this label.") var label: String?
-        @Option(help: "Only rows of this event (\(EventKind.allCases.map(\.rawValue).joined(separator: ", "))).") var event: String?
+        @Option(help: "Only rows of this event (\(EventKind.allCases.map(\.rawValue).joined(separator: ", "))).")
+        var event: String?
         @Flag(help: "Only refused attempts.") var denied = false
-        @Option(help: "From this time: ISO-8601 (2026-11-29, 2026-11-29T10:00:00Z) or a duration ago (30m, 2h, 7d).") var since: String?
+        @Option(help: "From this time: ISO-8601 (2026-11-29, 2026-11-29T10:00:00Z) or a duration ago (30m, 2h, 7d).")
+        var since: String?
         @Option(help: "Before this time (same forms as --since).") var until: String?
         @Option(help: "At most this many rows, the newest (0: all).") var limit: Int = 1000
         @Option(help: "table, json (one object per line) or csv.") var format: OutputFormat = .table
         @Flag(help: "Keep printing new rows as they arrive, until interrupted.") var follow = false
 
         func validate() throws {
-            if let s = since, TimeArgument.parse(s) == nil { throw ValidationError("--since: cannot read '\(s)' as a time or duration") }
-            if let u = until, TimeArgument.parse(u) == nil { throw ValidationError("--until: cannot read '\(u)' as a time or duration") }
+            if let s = since, TimeArgument.parse(s) == nil {
+                throw ValidationError("--since: cannot read '\(s)' as a time or duration")
+            }
+            if let u = until, TimeArgument.parse(u) == nil {
+                throw ValidationError("--until: cannot read '\(u)' as a time or duration")
+            }
             if let e = event, EventKind(rawValue: e) == nil { throw ValidationError("--event: unknown event '\(e)'") }
             if limit < 0 { throw ValidationError("--limit must be 0 or more") }
         }
@@ -94,8 +101,10 @@ struct AuditCommand: ParsableCommand {
         func run() throws {
             let ledger = try location.open(readOnly: true)
             let v = try ledger.verify()
-            VerificationRecord(time: EventFormat.isoTime(currentTimeNanos()), rows: v.rowsChecked, intact: v.isIntact,
-                               firstBroken: v.firstBroken).save(forLedger: ledger.path)
+            VerificationRecord(
+                time: EventFormat.isoTime(currentTimeNanos()), rows: v.rowsChecked, intact: v.isIntact,
+                firstBroken: v.firstBroken
+            ).save(forLedger: ledger.path)
             if let seq = v.firstBroken {
                 Out.line("ledger chain BROKEN at seq \(seq): \(v.reason ?? "")")
                 throw ExitCode.failure
@@ -112,7 +121,9 @@ struct AuditCommand: ParsableCommand {
         @Option(help: "Delete rows before this time (ISO-8601 or a duration ago such as 365d).") var before: String
 
         func validate() throws {
-            if TimeArgument.parse(before) == nil { throw ValidationError("--before: cannot read '\(before)' as a time or duration") }
+            if TimeArgument.parse(before) == nil {
+                throw ValidationError("--before: cannot read '\(before)' as a time or duration")
+            }
         }
 
         func run() throws {

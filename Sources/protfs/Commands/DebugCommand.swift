@@ -11,7 +11,8 @@ struct DebugCommand: ParsableCommand {
         subcommands: [LedgerStream.self, SignKeyRequest.self])
 
     struct LedgerStream: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "ledger-stream",
+        static let configuration = CommandConfiguration(
+            commandName: "ledger-stream",
             abstract: "Append rows from several threads forever, printing each sequence number once committed.")
         @Argument var ledger: String
         @Option var threads: Int = 4
@@ -22,9 +23,13 @@ struct DebugCommand: ParsableCommand {
             DispatchQueue.concurrentPerform(iterations: threads) { t in
                 var i = 0
                 while true {
-                    guard let seq = try? l.append(LedgerEvent(kind: .openRead, outcome: .allowed, uid: Int64(t),
-                                                              pid: Int64(i), process: "stream",
-                                                             path: Array("/f\(t)/\(i)".utf8))) else { return }
+                    guard
+                        let seq = try? l.append(
+                            LedgerEvent(
+                                kind: .openRead, outcome: .allowed, uid: Int64(t),
+                                pid: Int64(i), process: "stream",
+                                path: Array("/f\(t)/\(i)".utf8)))
+                    else { return }
                     lock.lock(); Out.line("\(seq)"); lock.unlock()
                     i += 1
                 }

@@ -11,11 +11,11 @@ struct FsckCommand: ParsableCommand {
         commandName: "fsck",
         abstract: "Check every header MAC and block tag in a store; list corrupt files and blocks.",
         discussion: """
-        Exit status 1 when any container is damaged. --repair cuts containers whose tail was torn by an interrupted \
-        write (daemon killed, power lost) back to the blocks that verify; run it only after such a crash, with the \
-        store unmounted: a cut file is indistinguishable from a truncation attack. Damage anywhere else is never \
-        repaired. Every repair is a ledger row.
-        """)
+            Exit status 1 when any container is damaged. --repair cuts containers whose tail was torn by an interrupted \
+            write (daemon killed, power lost) back to the blocks that verify; run it only after such a crash, with the \
+            store unmounted: a cut file is indistinguishable from a truncation attack. Damage anywhere else is never \
+            repaired. Every repair is a ledger row.
+            """)
 
     @Argument(help: "The store directory.") var store: String
     @Option(help: "table, json or csv.") var format: OutputFormat = .table
@@ -39,21 +39,26 @@ struct FsckCommand: ParsableCommand {
         }
         if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let rows = findings.map { f in
-            [f.path, f.report.label ?? "-", f.report.problems.joined(separator: "; "),
-             f.report.badBlocks.map(String.init).joined(separator: " ")]
+            [
+                f.path, f.report.label ?? "-", f.report.problems.joined(separator: "; "),
+                f.report.badBlocks.map(String.init).joined(separator: " ")
+            ]
         }
         if !findings.isEmpty {
             let ledger = try s.openLedger()
             for f in findings {
-                try ledger.append(Actor.event(.integrityFailure, .error, path: "/" + f.path, label: f.report.label,
-                                              detail: "fsck: " + Self.summary(f.report)))
+                try ledger.append(
+                    Actor.event(
+                        .integrityFailure, .error, path: "/" + f.path, label: f.report.label,
+                        detail: "fsck: " + Self.summary(f.report)))
             }
             ledger.close()
         }
         if format == .table {
             if !rows.isEmpty {
-                Out.table(["FILE", "LABEL", "PROBLEMS", "BAD BLOCKS"],
-                          rows.map { $0.map { EventFormat.printable(Array($0.utf8)) } })
+                Out.table(
+                    ["FILE", "LABEL", "PROBLEMS", "BAD BLOCKS"],
+                    rows.map { $0.map { EventFormat.printable(Array($0.utf8)) } })
             }
             Out.line("\(checked) containers checked, \(findings.count) damaged")
         } else {

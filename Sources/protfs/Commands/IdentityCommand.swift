@@ -7,11 +7,11 @@ struct IdentityCommand: ParsableCommand {
         commandName: "identity",
         abstract: "Key pairs of people who receive protected copies, and the store's directory of known recipients.",
         discussion: """
-        A private identity lives in a 0600 file under the user's configuration directory \
-        ($PROTFS_CONFIG_DIR, $XDG_CONFIG_HOME/protfs or ~/.config/protfs), never in a store. Its public half is \
-        one line of text (`identity export`) that can be mailed; `identity add` puts it into a store, MACed \
-        under the store's master key so that nobody with write access to the store can swap a key.
-        """,
+            A private identity lives in a 0600 file under the user's configuration directory \
+            ($PROTFS_CONFIG_DIR, $XDG_CONFIG_HOME/protfs or ~/.config/protfs), never in a store. Its public half is \
+            one line of text (`identity export`) that can be mailed; `identity add` puts it into a store, MACed \
+            under the store's master key so that nobody with write access to the store can swap a key.
+            """,
         subcommands: [Create.self, Export.self, Add.self, List.self])
 
     struct Location: ParsableArguments {
@@ -20,7 +20,8 @@ struct IdentityCommand: ParsableCommand {
     }
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Make an X25519 key pair for NAME (private key 0600, never in a store).")
+        static let configuration = CommandConfiguration(
+            abstract: "Make an X25519 key pair for NAME (private key 0600, never in a store).")
         @Argument(help: "The identity's name (letters, digits, ._-).") var name: String
         @Option(help: "An e-mail address to go with it.") var email: String?
         @OptionGroup var location: Location
@@ -45,10 +46,17 @@ struct IdentityCommand: ParsableCommand {
         func run() throws {
             let dir = location.directory
             let chosen: String
-            if let name { chosen = name } else {
-                let all = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".key") }
+            if let name {
+                chosen = name
+            } else {
+                let all = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter {
+                    $0.hasSuffix(".key")
+                }
                 guard all.count == 1 else {
-                    throw ValidationError(all.isEmpty ? "no identity in \(dir): protfs identity create NAME" : "several identities in \(dir): name one")
+                    throw ValidationError(
+                        all.isEmpty
+                            ? "no identity in \(dir): protfs identity create NAME"
+                            : "several identities in \(dir): name one")
                 }
                 chosen = String(all[0].dropLast(4))
             }
@@ -57,25 +65,33 @@ struct IdentityCommand: ParsableCommand {
     }
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a public identity (a file, or - for standard input) to a store's recipients.")
+        static let configuration = CommandConfiguration(
+            abstract: "Add a public identity (a file, or - for standard input) to a store's recipients.")
         @Argument(help: "The store directory.") var store: String
         @Argument(help: "A file holding the exported line, or - for standard input.") var file: String
         @OptionGroup var credentials: CredentialOptions
 
         func run() throws {
-            let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+            let data =
+                file == "-"
+                ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
             let id = try PublicIdentity.parse(String(decoding: data, as: UTF8.self))
             let s = try credentials.unlock(store)
             let path = try s.addRecipient(id)
             let ledger = try s.openLedger()
             defer { ledger.close() }
-            try ledger.append(Actor.event(.keyChange, path: nil, detail: "recipient \(id.name) added (fingerprint \(id.fingerprint))"))
-            Out.line("\(id.name) (\(id.email ?? "no e-mail"), fingerprint \(id.fingerprint)) is a recipient of \(store): \(path)")
+            try ledger.append(
+                Actor.event(.keyChange, path: nil, detail: "recipient \(id.name) added (fingerprint \(id.fingerprint))")
+            )
+            Out.line(
+                "\(id.name) (\(id.email ?? "no e-mail"), fingerprint \(id.fingerprint)) is a recipient of \(store): \(path)"
+            )
         }
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List a store's recipients, each checked against its MAC.")
+        static let configuration = CommandConfiguration(
+            commandName: "ls", abstract: "List a store's recipients, each checked against its MAC.")
         @Argument(help: "The store directory.") var store: String
         @Option(help: "table, json or csv.") var format: OutputFormat = .table
         @OptionGroup var credentials: CredentialOptions
@@ -84,9 +100,14 @@ struct IdentityCommand: ParsableCommand {
             let s = try credentials.unlock(store)
             let all = s.recipients()
             let rows = all.map { r in
-                [r.identity?.name ?? (r.file as NSString).lastPathComponent, r.identity?.email ?? "-", r.identity?.fingerprint ?? "-", r.problem ?? "ok"]
+                [
+                    r.identity?.name ?? (r.file as NSString).lastPathComponent, r.identity?.email ?? "-",
+                    r.identity?.fingerprint ?? "-", r.problem ?? "ok"
+                ]
             }
-            if rows.isEmpty && format == .table { Out.line("no recipients in \(store) (protfs identity add STORE FILE)"); return }
+            if rows.isEmpty && format == .table {
+                Out.line("no recipients in \(store) (protfs identity add STORE FILE)"); return
+            }
             Out.data(format, ["NAME", "EMAIL", "FINGERPRINT", "STATUS"], rows)
             if all.contains(where: { $0.problem != nil }) { throw ExitCode.failure }
         }

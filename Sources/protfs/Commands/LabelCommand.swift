@@ -19,7 +19,9 @@ struct LabelCommand: ParsableCommand {
         func run() throws {
             var failed = false
             for p in paths {
-                if let l = LabelCommand.get(p) { Out.line("\(p)\t\(l)") } else {
+                if let l = LabelCommand.get(p) {
+                    Out.line("\(p)\t\(l)")
+                } else {
                     Out.warn("\(p): \(String(cString: strerror(errno)))"); failed = true
                 }
             }
@@ -44,7 +46,8 @@ struct LabelCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "ls", abstract: "A tree of files with their labels.")
+        static let configuration = CommandConfiguration(
+            commandName: "ls", abstract: "A tree of files with their labels.")
         @Argument(help: "A directory in a mounted share.") var dir: String
         @Option(help: "table, json or csv.") var format: OutputFormat = .table
         func run() throws {

@@ -8,21 +8,23 @@ import ProtStore
 struct MountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mount",
-        abstract: "Mount a store: files written are labeled and encrypted, reads are decided by label rights, all logged.",
+        abstract:
+            "Mount a store: files written are labeled and encrypted, reads are decided by label rights, all logged.",
         discussion: """
-        Returns once the mount is ready and serves it from a background daemon (log in STORE/.protfs/mount.log);
-        --foreground keeps it attached (for systemd and debugging, log on stderr). SIGTERM, SIGINT and
-        `protfs unmount` flush the ledger and exit cleanly.
-        """)
+            Returns once the mount is ready and serves it from a background daemon (log in STORE/.protfs/mount.log);
+            --foreground keeps it attached (for systemd and debugging, log on stderr). SIGTERM, SIGINT and
+            `protfs unmount` flush the ledger and exit cleanly.
+            """)
 
     @Argument(help: "The store directory.") var store: String
     @Argument(help: "An empty directory to mount on.") var mountpoint: String
     @Flag(name: .shortAndLong, help: "Stay in the foreground.") var foreground = false
     @Option(help: "Ledger file (default STORE/.protfs/ledger.db).") var ledger: String?
     @Option(name: .short, help: "Extra FUSE mount options, comma-separated (e.g. ro).") var o: [String] = []
-    @Option(help: ArgumentHelp(
-        "Which operations wait for their ledger row: grants (opens and creates: no access before its row is committed; other rows within 10 ms), sync (all), write-behind (none).",
-        valueName: "grants|sync|write-behind"))
+    @Option(
+        help: ArgumentHelp(
+            "Which operations wait for their ledger row: grants (opens and creates: no access before its row is committed; other rows within 10 ms), sync (all), write-behind (none).",
+            valueName: "grants|sync|write-behind"))
     var ledgerCommit: LedgerMode = .grants
     @Option(help: ArgumentHelp("FUSE worker threads.", visibility: .hidden)) var threads: UInt32 = 8
     @OptionGroup var credentials: CredentialOptions

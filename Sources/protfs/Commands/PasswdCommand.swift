@@ -22,8 +22,9 @@ struct PasswdCommand: ParsableCommand {
             if !FileManager.default.fileExists(atPath: kf) { try Credential.createKeyFile(kf) }
             cred = .keyFile(kf)
         } else {
-            cred = try Credential.passphrase(file: newPassphraseFile, environment: "PROTFS_NEW_PASSPHRASE",
-                                             prompt: "New passphrase: ", confirm: true)
+            cred = try Credential.passphrase(
+                file: newPassphraseFile, environment: "PROTFS_NEW_PASSPHRASE",
+                prompt: "New passphrase: ", confirm: true)
         }
         try s.changeCredential(to: cred)
         let ledger = try s.openLedger()

@@ -42,14 +42,18 @@ struct PolicyCommand: ParsableCommand {
                         case .on(let t): extra += " [expires \(EventFormat.isoTime(t * 1_000_000_000).prefix(10))]"
                         }
                     }
-                    Out.line(String(repeating: "  ", count: depth + 1) + "\(l.id) (\(l.rank))\(extra)" + (grants.isEmpty ? "" : "  \(grants)"))
+                    Out.line(
+                        String(repeating: "  ", count: depth + 1) + "\(l.id) (\(l.rank))\(extra)"
+                            + (grants.isEmpty ? "" : "  \(grants)"))
                     show(l.id, depth + 1)
                 }
             }
             show(nil, 0)
             Out.line("folders:")
             Out.line("  / (default) -> \(p.defaultLabel)")
-            for r in p.folderRules.sorted(by: { $0.pattern.text < $1.pattern.text }) { Out.line("  \(r.pattern.text) -> \(r.label)") }
+            for r in p.folderRules.sorted(by: { $0.pattern.text < $1.pattern.text }) {
+                Out.line("  \(r.pattern.text) -> \(r.label)")
+            }
             Out.line("auto-classification:")
             for r in p.autoRules {
                 let scope = r.folders.isEmpty ? "" : " in \(r.folders.map(\.text).joined(separator: ", "))"
@@ -71,8 +75,12 @@ struct PolicyCommand: ParsableCommand {
         @Option(help: "Supplementary groups, names or numbers, comma-separated (with --uid).") var groups: String?
 
         func validate() throws {
-            if user != nil && (uid != nil || gid != nil || groups != nil) { throw ValidationError("use --user or --uid/--gid/--groups, not both") }
-            guard path.hasPrefix("/") else { throw ValidationError("PATH must start with '/' (a path inside the share)") }
+            if user != nil && (uid != nil || gid != nil || groups != nil) {
+                throw ValidationError("use --user or --uid/--gid/--groups, not both")
+            }
+            guard path.hasPrefix("/") else {
+                throw ValidationError("PATH must start with '/' (a path inside the share)")
+            }
         }
 
         func identity() throws -> Identity {
@@ -83,8 +91,13 @@ struct PolicyCommand: ParsableCommand {
             guard let uid else { return Identity.current }
             var gs: [UInt32] = []
             for g in (groups ?? "").split(separator: ",") {
-                if let n = UInt32(g) { gs.append(n) } else if let gr = getgrnam(String(g)) { gs.append(gr.pointee.gr_gid) }
-                else { throw ValidationError("no such group '\(g)'") }
+                if let n = UInt32(g) {
+                    gs.append(n)
+                } else if let gr = getgrnam(String(g)) {
+                    gs.append(gr.pointee.gr_gid)
+                } else {
+                    throw ValidationError("no such group '\(g)'")
+                }
             }
             return Identity(uid: uid, gid: gid ?? uid, groups: gs)
         }
@@ -95,7 +108,9 @@ struct PolicyCommand: ParsableCommand {
             var counts: [String: Int] = [:]
             if let content {
                 let scanner = try ContentScanner(p.detectorDefinitions)
-                guard let fh = FileHandle(forReadingAtPath: content) else { throw ValidationError("cannot read \(content)") }
+                guard let fh = FileHandle(forReadingAtPath: content) else {
+                    throw ValidationError("cannot read \(content)")
+                }
                 while let chunk = try fh.read(upToCount: 1 << 20), !chunk.isEmpty { scanner.feed(Array(chunk)) }
                 counts = scanner.finish()
             }
@@ -105,10 +120,15 @@ struct PolicyCommand: ParsableCommand {
             Out.line("folder:  \(c.folderLabel) from \(c.folderRule.map { "rule \($0)" } ?? "the share default")")
             if counts.isEmpty { Out.line("content: \(content == nil ? "not scanned" : "no detector hits")") }
             for (d, n) in counts.sorted(by: { $0.key < $1.key }) { Out.line("detected: \(d) x\(n)") }
-            for f in c.fired { Out.line("rule:    \(f.detector) x\(f.count) -> \(f.label)\(f.label == c.label && c.raisedByDetector ? " (raised the label)" : "")") }
+            for f in c.fired {
+                Out.line(
+                    "rule:    \(f.detector) x\(f.count) -> \(f.label)\(f.label == c.label && c.raisedByDetector ? " (raised the label)" : "")"
+                )
+            }
             let rights = p.rights(of: who, label: c.label, fileOwner: nil)
             let ownerRights = p.rights(of: who, label: c.label, fileOwner: who.uid)
-            Out.line("who:     uid \(who.uid) gid \(who.gid) groups \(who.groups.map(String.init).joined(separator: ","))")
+            Out.line(
+                "who:     uid \(who.uid) gid \(who.gid) groups \(who.groups.map(String.init).joined(separator: ","))")
             Out.line("rights:  \(rights) (as the file's creator: \(ownerRights))")
         }
     }

@@ -8,7 +8,8 @@ import ProtMount
 
 struct ProtectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "protect", abstract: "Encrypt a plain file into a labeled container (administrator's offline path).")
+        commandName: "protect",
+        abstract: "Encrypt a plain file into a labeled container (administrator's offline path).")
 
     @Argument(help: "The plain file.") var source: String
     @Option(help: "The store whose keys and policy to use.") var store: String
@@ -22,10 +23,12 @@ struct ProtectCommand: ParsableCommand {
         defer { ledger.close() }
         do {
             let f = try s.protect(source: source, destination: output, label: label, owner: getuid())
-            try ledger.append(Actor.event(.protect, path: Actor.absolute(source), newPath: Actor.absolute(output), label: f.labelId))
+            try ledger.append(
+                Actor.event(.protect, path: Actor.absolute(source), newPath: Actor.absolute(output), label: f.labelId))
             Out.line("protected \(source) -> \(output) as \(f.labelId)")
         } catch {
-            _ = try? ledger.append(Actor.event(.protect, .error, path: Actor.absolute(source), label: label, detail: "\(error)"))
+            _ = try? ledger.append(
+                Actor.event(.protect, .error, path: Actor.absolute(source), label: label, detail: "\(error)"))
             throw error
         }
     }
@@ -43,8 +46,10 @@ extension FsckCommand {
             switch try Container.repairTornTail(fd: fd, keys: s.keyLookup) {
             case .cut(let kept, let lost):
                 Out.warn("repaired \(f.path): torn tail cut, \(kept) bytes kept, \(lost) bytes of ciphertext removed")
-                try ledger.append(Actor.event(.repair, .allowed, path: "/" + f.path, label: f.report.label,
-                                              detail: "fsck --repair: torn tail cut to \(kept) bytes (\(lost) ciphertext bytes removed)"))
+                try ledger.append(
+                    Actor.event(
+                        .repair, .allowed, path: "/" + f.path, label: f.report.label,
+                        detail: "fsck --repair: torn tail cut to \(kept) bytes (\(lost) ciphertext bytes removed)"))
             case .notATornTail(let why):
                 Out.warn("not repaired \(f.path): \(why)")
             }

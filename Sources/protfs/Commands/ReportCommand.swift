@@ -21,16 +21,20 @@ struct ReportCommand: ParsableCommand {
         let r = try location.open(readOnly: true).report(since: since.flatMap { TimeArgument.parse($0) })
         if format == .json {
             func obj(_ p: [(String, Int64)]) -> [String: Int64] { Dictionary(p, uniquingKeysWith: +) }
-            Out.json(["total": r.total, "denied": r.denied, "by_label": obj(r.byLabel), "by_user": obj(r.byUser),
-                      "by_event": obj(r.byEvent), "denied_by_user": obj(r.deniedByUser),
-                      "top_files": r.topFiles.map {
-                          ["path": String(decoding: $0.0, as: UTF8.self), "events": $0.1] as [String: Any]
-                      }])
+            Out.json([
+                "total": r.total, "denied": r.denied, "by_label": obj(r.byLabel), "by_user": obj(r.byUser),
+                "by_event": obj(r.byEvent), "denied_by_user": obj(r.deniedByUser),
+                "top_files": r.topFiles.map {
+                    ["path": String(decoding: $0.0, as: UTF8.self), "events": $0.1] as [String: Any]
+                }
+            ])
             return
         }
         Out.line("events: \(r.total)   denied: \(r.denied)")
-        let sections = [("by label", r.byLabel), ("by user", r.byUser), ("by event", r.byEvent),
-                        ("denied by user", r.deniedByUser)]
+        let sections = [
+            ("by label", r.byLabel), ("by user", r.byUser), ("by event", r.byEvent),
+            ("denied by user", r.deniedByUser)
+        ]
         for (title, pairs) in sections {
             Out.line("\n\(title):")
             Out.table(["NAME", "EVENTS"], pairs.map { [EventFormat.printable(Array($0.0.utf8)), "\($0.1)"] })

@@ -8,10 +8,10 @@ struct ScanCommand: ParsableCommand {
         commandName: "scan",
         abstract: "Discovery: the label each file of a tree would get, and why. Nothing is written.",
         discussion: """
-        DIR is taken as the share root: /finance/x in the output is DIR/finance/x, judged by the folder rules \
-        and content detectors of the policy. Each file is read once, on all cores. Symlinks are never followed; \
-        unreadable files are reported on stderr and skipped. A progress line is shown when stderr is a terminal.
-        """)
+            DIR is taken as the share root: /finance/x in the output is DIR/finance/x, judged by the folder rules \
+            and content detectors of the policy. Each file is read once, on all cores. Symlinks are never followed; \
+            unreadable files are reported on stderr and skipped. A progress line is shown when stderr is a terminal.
+            """)
 
     @Argument(help: "The tree to scan.") var dir: String
     @Option(help: "Label policy (YAML).") var policy: String?
@@ -21,15 +21,21 @@ struct ScanCommand: ParsableCommand {
     @Option(help: "Scanning threads (default: one per core).") var jobs: Int?
 
     func validate() throws {
-        if (policy == nil) == (store == nil) { throw ValidationError("give exactly one of --policy FILE or --store STORE") }
+        if (policy == nil) == (store == nil) {
+            throw ValidationError("give exactly one of --policy FILE or --store STORE")
+        }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
 
     func run() throws {
         let p = try PolicyCommand.load(policy ?? Store.policyPath(try StoreLocator.resolve(store!)))
         var skipped = 0
-        let entries = TreeWalk(root: dir).entries { Out.warn("scan: \($0)"); skipped += 1 }
-        guard !entries.isEmpty || FileManager.default.fileExists(atPath: dir) else { throw ValidationError("\(dir) does not exist") }
+        let entries = TreeWalk(root: dir).entries {
+            Out.warn("scan: \($0)"); skipped += 1
+        }
+        guard !entries.isEmpty || FileManager.default.fileExists(atPath: dir) else {
+            throw ValidationError("\(dir) does not exist")
+        }
         for e in entries where e.kind == .symlink {
             var st = stat()
             if stat(dir + "/" + e.text, &st) != 0 { Out.warn("scan: \(e.text): dangling symlink (not followed)") }

@@ -9,11 +9,12 @@ import ProtStore
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "The share at a glance: files and bytes per label, key versions, ledger size and last verification, the policy.",
+        abstract:
+            "The share at a glance: files and bytes per label, key versions, ledger size and last verification, the policy.",
         discussion: """
-        Needs no passphrase: labels are read from the container headers without checking their MACs (the \
-        mount and `protfs fsck` do that), so a tampered header can misreport here but never grants access.
-        """)
+            Needs no passphrase: labels are read from the container headers without checking their MACs (the \
+            mount and `protfs fsck` do that), so a tampered header can misreport here but never grants access.
+            """)
 
     @Argument(help: "The store directory or the mountpoint of a mounted store.") var target: String
     @Option(help: "table or json.") var format: OutputFormat = .table
@@ -28,10 +29,14 @@ struct StatusCommand: ParsableCommand {
 
         var labels: [String: LabelCount] = [:]
         var foreign: [String] = []
-        let entries = TreeWalk(root: store, skipRootNames: [Array(Store.metaDirName.utf8)]).entries { Out.warn("status: \($0)") }
+        let entries = TreeWalk(root: store, skipRootNames: [Array(Store.metaDirName.utf8)]).entries {
+            Out.warn("status: \($0)")
+        }
         for e in entries where e.kind == .file {
             let fd = open(store + "/" + e.text, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0, let h = Container.peek(fd: fd) else { if fd >= 0 { close(fd) }; foreign.append(e.text); continue }
+            guard fd >= 0, let h = Container.peek(fd: fd) else {
+                if fd >= 0 { close(fd) }; foreign.append(e.text); continue
+            }
             close(fd)
             labels[h.labelId, default: LabelCount()].files += 1
             labels[h.labelId, default: LabelCount()].bytes += h.plaintextSize ?? 0
@@ -48,26 +53,53 @@ struct StatusCommand: ParsableCommand {
         let totalBytes = labels.values.reduce(UInt64(0)) { $0 + $1.bytes }
 
         if format == .json {
-            Out.json(["store": store, "mounted_on": mounts, "policy": policy?.name ?? NSNull(), "policy_sha256": config.policySHA256,
-                      "files": totalFiles, "bytes": totalBytes, "not_containers": foreign,
-                      "labels": Dictionary(uniqueKeysWithValues: order.map { id in
-                          (id, ["files": labels[id]!.files, "bytes": labels[id]!.bytes, "key_versions": labels[id]!.versions.sorted(),
-                                "current_key_version": config.labelKeyVersions[id] ?? 1] as [String: Any]) }),
-                      "ledger": ["rows": rows, "bytes": ledgerBytes,
-                                 "last_verified": verified.map { ["time": $0.time, "rows": $0.rows, "intact": $0.intact] as [String: Any] } ?? NSNull()]])
+            Out.json([
+                "store": store, "mounted_on": mounts, "policy": policy?.name ?? NSNull(),
+                "policy_sha256": config.policySHA256,
+                "files": totalFiles, "bytes": totalBytes, "not_containers": foreign,
+                "labels": Dictionary(
+                    uniqueKeysWithValues: order.map { id in
+                        (
+                            id,
+                            [
+                                "files": labels[id]!.files, "bytes": labels[id]!.bytes,
+                                "key_versions": labels[id]!.versions.sorted(),
+                                "current_key_version": config.labelKeyVersions[id] ?? 1
+                            ] as [String: Any]
+                        )
+                    }),
+                "ledger": [
+                    "rows": rows, "bytes": ledgerBytes,
+                    "last_verified": verified.map {
+                        ["time": $0.time, "rows": $0.rows, "intact": $0.intact] as [String: Any]
+                    } ?? NSNull()
+                ]
+            ])
             return
         }
-        Out.line("store:     \(store)\(mounts.isEmpty ? " (not mounted)" : " (mounted on \(mounts.joined(separator: ", ")))")")
+        Out.line(
+            "store:     \(store)\(mounts.isEmpty ? " (not mounted)" : " (mounted on \(mounts.joined(separator: ", ")))")"
+        )
         Out.line("policy:    \(policy?.name ?? "unreadable") (sha256 \(config.policySHA256.prefix(16))…)")
-        Out.line("content:   \(totalFiles) protected files, \(ProgressBar.bytes(totalBytes))" + (foreign.isEmpty ? "" : "; \(foreign.count) files that are not containers"))
+        Out.line(
+            "content:   \(totalFiles) protected files, \(ProgressBar.bytes(totalBytes))"
+                + (foreign.isEmpty ? "" : "; \(foreign.count) files that are not containers"))
         for f in foreign.prefix(10) { Out.line("           not a container: \(f)") }
         Out.line("")
-        Out.table(["LABEL", "FILES", "BYTES", "KEY VERSIONS", "CURRENT KEY"], order.map { id in
-            [id, String(labels[id]!.files), ProgressBar.bytes(labels[id]!.bytes), labels[id]!.versions.sorted().map { "v\($0)" }.joined(separator: ","),
-             "v\(config.labelKeyVersions[id] ?? 1)"]
-        })
+        Out.table(
+            ["LABEL", "FILES", "BYTES", "KEY VERSIONS", "CURRENT KEY"],
+            order.map { id in
+                [
+                    id, String(labels[id]!.files), ProgressBar.bytes(labels[id]!.bytes),
+                    labels[id]!.versions.sorted().map { "v\($0)" }.joined(separator: ","),
+                    "v\(config.labelKeyVersions[id] ?? 1)"
+                ]
+            })
         Out.line("")
-        let last = verified.map { "\($0.time), \($0.intact ? "intact" : "BROKEN at seq \($0.firstBroken ?? 0)"), \($0.rows) rows" } ?? "never (run protfs audit verify)"
+        let last =
+            verified.map {
+                "\($0.time), \($0.intact ? "intact" : "BROKEN at seq \($0.firstBroken ?? 0)"), \($0.rows) rows"
+            } ?? "never (run protfs audit verify)"
         Out.line("ledger:    \(rows) rows, \(ProgressBar.bytes(ledgerBytes)); last verified: \(last)")
     }
 }

@@ -21,12 +21,16 @@ struct UnprotectCommand: ParsableCommand {
         defer { ledger.close() }
         do {
             let f = try s.unprotect(source: source, destination: output)
-            try ledger.append(Actor.event(.unprotect, path: Actor.absolute(source), newPath: Actor.absolute(output),
-                                          label: f.labelId))
+            try ledger.append(
+                Actor.event(
+                    .unprotect, path: Actor.absolute(source), newPath: Actor.absolute(output),
+                    label: f.labelId))
             Out.line("unprotected \(source) -> \(output) (was \(f.labelId))")
         } catch {
-            _ = try? ledger.append(Actor.event(.integrityFailure, .error, path: Actor.absolute(source),
-                                               detail: "unprotect: \(error)"))
+            _ = try? ledger.append(
+                Actor.event(
+                    .integrityFailure, .error, path: Actor.absolute(source),
+                    detail: "unprotect: \(error)"))
             throw error
         }
     }

@@ -9,17 +9,21 @@ import ProtStore
 /// `protfs bench key-service`: a bounded load on a running key service from this (second) process, over
 /// keep-alive HTTP/1.1 connections, every request freshly signed; prints throughput and latency percentiles.
 struct KeyServiceBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "key-service",
+    static let configuration = CommandConfiguration(
+        commandName: "key-service",
         abstract: "Load a key service with signed key requests for one tracked share; report errors and latency.")
 
     @Argument(help: "A tracked portable copy (.pfs) shared with --identity.") var file: String
     @Option(help: "The recipient's private identity file.") var identity: String
     @Option(help: "Total key requests.") var requests: Int = 10_000
     @Option(help: "Concurrent clients, one keep-alive connection each.") var clients: Int = 50
-    @Option(help: "Requests sent (by all clients) before the clock starts, not counted; 0 to measure a cold start.") var warmup: Int = 0
+    @Option(help: "Requests sent (by all clients) before the clock starts, not counted; 0 to measure a cold start.")
+    var warmup: Int = 0
 
     func validate() throws {
-        if requests < 1 || clients < 1 || warmup < 0 { throw ValidationError("--requests and --clients must be positive, --warmup 0 or more") }
+        if requests < 1 || clients < 1 || warmup < 0 {
+            throw ValidationError("--requests and --clients must be positive, --warmup 0 or more")
+        }
     }
 
     func run() throws {
@@ -29,14 +33,19 @@ struct KeyServiceBench: ParsableCommand {
         let env = try PortableCopy.parse(fd: fd, name: file).envelope
         close(fd)
         guard let service = env.service, let pub = Hex.decode(service.publicKey), let url = URL(string: service.url),
-              url.scheme == "http", let host = url.host, let port = url.port else {
+            url.scheme == "http", let host = url.host, let port = url.port
+        else {
             throw CommandFailure("\(file) is not a tracked share with an http:// key service")
         }
         Out.warn("signing \(requests) requests for share \(env.shareId) ...")
         let all = try (0..<(warmup + requests)).map { _ in
-            Array(try JSONEncoder().encode(try KeyRequest.signed(shareId: env.shareId, privateKey: me.privateKey, servicePublicKey: pub)))
+            Array(
+                try JSONEncoder().encode(
+                    try KeyRequest.signed(shareId: env.shareId, privateKey: me.privateKey, servicePublicKey: pub)))
         }
-        if warmup > 0, load(Array(all.prefix(warmup)), host: host, port: port).statuses.keys.contains(where: { $0 != 200 }) {
+        if warmup > 0,
+            load(Array(all.prefix(warmup)), host: host, port: port).statuses.keys.contains(where: { $0 != 200 })
+        {
             throw CommandFailure("the warm-up requests were not all answered with 200")
         }
         let bodies = Array(all.dropFirst(warmup))
@@ -53,10 +62,18 @@ struct KeyServiceBench: ParsableCommand {
             if a.unwrap(privateKey: me.privateKey, shareId: env.shareId, nonce: req.nonce) != nil { unwrapped += 1 }
         }
         latencies.sort()
-        func pct(_ p: Double) -> String { String(format: "%.2f", latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) }
+        func pct(_ p: Double) -> String {
+            String(format: "%.2f", latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))])
+        }
         let errors = statuses.filter { $0.key != 200 }.values.reduce(0, +)
-        Out.line("key service \(service.url): \(requests) requests (after \(warmup) warm-up), \(clients) clients, \(String(format: "%.2f", wall)) s, \(Int(Double(requests) / wall)) requests/s")
-        Out.line("status counts: " + statuses.sorted { $0.key < $1.key }.map { "\($0.key == -1 ? "connection-error" : String($0.key))=\($0.value)" }.joined(separator: " "))
+        Out.line(
+            "key service \(service.url): \(requests) requests (after \(warmup) warm-up), \(clients) clients, \(String(format: "%.2f", wall)) s, \(Int(Double(requests) / wall)) requests/s"
+        )
+        Out.line(
+            "status counts: "
+                + statuses.sorted { $0.key < $1.key }.map {
+                    "\($0.key == -1 ? "connection-error" : String($0.key))=\($0.value)"
+                }.joined(separator: " "))
         Out.line("latency ms: p50 \(pct(0.50))  p90 \(pct(0.90))  p99 \(pct(0.99))  max \(pct(1.0))")
         Out.line("answers checked: \(unwrapped)/\(sample.count) unwrap with the recipient's key")
         if errors > 0 || unwrapped != sample.count { throw ExitCode.failure }
@@ -80,7 +97,9 @@ struct KeyServiceBench: ParsableCommand {
                     let t0 = DispatchTime.now().uptimeNanoseconds
                     if conn == nil { conn = HTTPConnection(host: host, port: port) }
                     let status: Int, body: [UInt8]
-                    if let c = conn, let r = c.post("/v1/key", host: "\(host):\(port)", body: bodies[i]) { (status, body) = r } else {
+                    if let c = conn, let r = c.post("/v1/key", host: "\(host):\(port)", body: bodies[i]) {
+                        (status, body) = r
+                    } else {
                         (status, body) = (-1, []); conn = nil
                     }
                     mine.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
@@ -134,7 +153,8 @@ final class HTTPConnection {
     deinit { close(fd) }
 
     func post(_ path: String, host: String, body: [UInt8]) -> (Int, [UInt8])? {
-        let head = "POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+        let head =
+            "POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
         let msg = Array(head.utf8) + body
         var sent = 0
         while sent < msg.count {
@@ -149,8 +169,11 @@ final class HTTPConnection {
             if headerEnd == nil { guard fill() else { return nil } }
         }
         let headers = String(decoding: buffer[0..<headerEnd!], as: UTF8.self)
-        guard let statusText = headers.split(separator: " ").dropFirst().first, let status = Int(statusText) else { return nil }
-        let length = headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+        guard let statusText = headers.split(separator: " ").dropFirst().first, let status = Int(statusText) else {
+            return nil
+        }
+        let length =
+            headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
             .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
         while buffer.count < headerEnd! + length { guard fill() else { return nil } }
         let body = Array(buffer[headerEnd!..<(headerEnd! + length)])

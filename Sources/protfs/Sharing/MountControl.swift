@@ -32,9 +32,13 @@ struct MountControl {
         let fd = try Self.scratchFile()
         defer { close(fd) }
         let body = Array(try JSONEncoder().encode(request))
-        guard body.withUnsafeBytes({ pwrite(fd, $0.baseAddress, $0.count, 0) }) == body.count else { throw CommandFailure("cannot write the request") }
+        guard body.withUnsafeBytes({ pwrite(fd, $0.baseAddress, $0.count, 0) }) == body.count else {
+            throw CommandFailure("cannot write the request")
+        }
         let value = try Self.getxattr(path, prefix + ".\(fd)")
-        guard let a = try? JSONDecoder().decode(ControlAnswer.self, from: Data(value)) else { throw CommandFailure("unreadable answer from the mount daemon") }
+        guard let a = try? JSONDecoder().decode(ControlAnswer.self, from: Data(value)) else {
+            throw CommandFailure("unreadable answer from the mount daemon")
+        }
         return a
     }
 
@@ -42,7 +46,9 @@ struct MountControl {
     static func scratchFile() throws -> Int32 {
         var template = Array(((ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/protfs-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw CommandFailure("cannot create a temporary file: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw CommandFailure("cannot create a temporary file: \(String(cString: strerror(errno)))")
+        }
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         return fd
     }
@@ -52,7 +58,9 @@ struct MountControl {
         let n = CLinux.getxattr(path, name, &buf, buf.count)
         guard n >= 0 else {
             let e = errno
-            if e == ENODATA || e == ENOTSUP { throw CommandFailure("\(path): the mount does not answer \(name) (an older protfs daemon?)") }
+            if e == ENODATA || e == ENOTSUP {
+                throw CommandFailure("\(path): the mount does not answer \(name) (an older protfs daemon?)")
+            }
             throw CommandFailure("\(path): \(String(cString: strerror(e)))")
         }
         return Array(buf.prefix(n))

@@ -23,13 +23,16 @@ struct TrackCommand: ParsableCommand {
         // A share id names its store; a path names its mount and the path inside it.
         let located = isShareId ? nil : MountControl.containing(Actor.absolute(target))
         if !isShareId && located == nil { throw CommandFailure("\(target) is not inside a protfs mount") }
-        let ledger = try Ledger(path: try StoreLocator.ledgerPath(store: located?.0.mountpoint ?? store!, override: nil), readOnly: true)
+        let ledger = try Ledger(
+            path: try StoreLocator.ledgerPath(store: located?.0.mountpoint ?? store!, override: nil), readOnly: true)
         let ids: [String]
         if let (_, rel) = located {
             var f = LedgerFilter()
             f.event = .share
             f.path = Array(rel.utf8)
-            ids = try ledger.query(f).filter { $0.outcome == .allowed && $0.path == Array(rel.utf8) }.compactMap { Self.shareId(in: $0.detail) }
+            ids = try ledger.query(f).filter { $0.outcome == .allowed && $0.path == Array(rel.utf8) }.compactMap {
+                Self.shareId(in: $0.detail)
+            }
         } else {
             ids = [target]
         }
@@ -39,8 +42,11 @@ struct TrackCommand: ParsableCommand {
             var f = LedgerFilter()
             f.detailContains = "share=\(id)"
             for e in try ledger.query(f) {
-                rows.append([isoTime(e.time), e.kind.rawValue, e.outcome.rawValue, id, e.user ?? e.uid.map { "uid:\($0)" } ?? "?",
-                             Self.field("from", in: e.detail) ?? "", e.detail ?? ""])
+                rows.append([
+                    isoTime(e.time), e.kind.rawValue, e.outcome.rawValue, id,
+                    e.user ?? e.uid.map { "uid:\($0)" } ?? "?",
+                    Self.field("from", in: e.detail) ?? "", e.detail ?? ""
+                ])
             }
         }
         rows.sort { $0[0] < $1[0] }

@@ -6,11 +6,15 @@ struct CredentialOptions: ParsableArguments {
     @Option(name: .customLong("passphrase-file"), help: "Read the passphrase from the first line of this file.")
     var passphraseFile: String?
 
-    @Option(name: .customLong("key-file"), help: "Unlock with a key file (at least 32 random bytes) instead of a passphrase.")
+    @Option(
+        name: .customLong("key-file"),
+        help: "Unlock with a key file (at least 32 random bytes) instead of a passphrase.")
     var keyFile: String?
 
     func validate() throws {
-        if passphraseFile != nil && keyFile != nil { throw ValidationError("use --passphrase-file or --key-file, not both") }
+        if passphraseFile != nil && keyFile != nil {
+            throw ValidationError("use --passphrase-file or --key-file, not both")
+        }
     }
 
     func credential(confirm: Bool = false) throws -> Credential {
@@ -19,7 +23,7 @@ struct CredentialOptions: ParsableArguments {
     }
 
     func unlock(_ store: String) throws -> Store {
-        _ = try Store.readConfig(at: store)   // a clear "not a store" before any prompt
+        _ = try Store.readConfig(at: store)  // a clear "not a store" before any prompt
         return try Store.open(at: store, credential: try credential())
     }
 }

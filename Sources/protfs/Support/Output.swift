@@ -18,7 +18,9 @@ enum Out {
     static func warn(_ s: String) { FileHandle.standardError.write(Data("protfs: \(s)\n".utf8)) }
 
     static func json(_ object: Any) {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data("{}".utf8)
         write(Array(data) + [0x0A])
     }
 
@@ -27,14 +29,17 @@ enum Out {
         var widths = header.map(\.count)
         for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
         for r in [header] + rows {
-            let cells = r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0) }
+            let cells = r.enumerated().map { i, c in
+                i == r.count - 1 ? c : c.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0)
+            }
             line(cells.joined().trimmingCharacters(in: .whitespaces))
         }
     }
 
     static func csv(_ header: [String], _ rows: [[String]]) {
         func cell(_ c: String) -> String {
-            c.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + c.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : c
+            c.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                ? "\"" + c.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : c
         }
         for r in [header] + rows { write(Array((r.map(cell).joined(separator: ",") + "\r\n").utf8)) }
     }

@@ -16,7 +16,9 @@ func runOne(_ data: UnsafeRawBufferPointer) {
     switch target {
     case "header":
         var region = [UInt8](repeating: 0, count: Layout.headerSize)
-        region.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: data.prefix(Layout.headerSize))) }
+        region.withUnsafeMutableBytes {
+            $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: data.prefix(Layout.headerSize)))
+        }
         _ = Container.peek(headerRegion: region)
     case "policy":
         _ = try? PolicyLoader.parse(yaml: String(decoding: data, as: UTF8.self), file: "fuzz.yaml")
@@ -53,12 +55,16 @@ let callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32 = { p, n in
     return 0
 }
 
-typealias Driver = @convention(c) (UnsafeMutablePointer<Int32>, UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                                   @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
+typealias Driver =
+    @convention(c) (
+        UnsafeMutablePointer<Int32>, UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+        @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+    ) -> Int32
 
 var args = CommandLine.arguments
 guard args.count >= 2, ["header", "policy", "detectors", "share"].contains(args[1]) else {
-    FileHandle.standardError.write(Data("usage: protfs-fuzz header|policy|detectors|share [libFuzzer args | files]\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: protfs-fuzz header|policy|detectors|share [libFuzzer args | files]\n".utf8))
     exit(2)
 }
 target = args.remove(at: 1)
@@ -77,7 +83,9 @@ var count = 0
 for path in args.dropFirst() {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { continue }
-    let files = isDir.boolValue ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted().map { path + "/" + $0 } : [path]
+    let files =
+        isDir.boolValue
+        ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted().map { path + "/" + $0 } : [path]
     for f in files {
         guard let d = FileManager.default.contents(atPath: f) else { continue }
         d.withUnsafeBytes { runOne($0) }
