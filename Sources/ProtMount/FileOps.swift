@@ -18,9 +18,12 @@ extension Filesystem {
         if isHidden(parent, name) { return .failure(Errno(EPERM)) }
         guard let path = newEntryPath(parent, name) else { return .failure(Errno(ENAMETOOLONG)) }
         let decision = decide(caller, .create, path: path)
-        guard case .success(let allowed) = decision, let row = allowed.row, let label = row.label else {
-            return .failure(Errno(commit(decision) ?? EIO))
+        let allowed: Allowed
+        switch decision {
+        case .failure(let refused): _ = record(refused.row); return .failure(Errno(refused.errno))
+        case .success(let a): allowed = a
         }
+        guard let row = allowed.row, let label = row.label else { return .failure(.io) }
         // A row the create must wait for is committed by the ledger's writer while the container is built here;
         // the creator gets no handle before it is committed. A create that then fails says so in a second row.
         var pending: PendingAppend?

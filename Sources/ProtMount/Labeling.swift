@@ -47,7 +47,9 @@ extension Filesystem {
         let row = caller.event(
             .relabel, .allowed, path: path, label: label,
             previousLabel: file.container.fields.labelId, detail: detail)
-        // A raise only takes rights away: it is done even when the ledger cannot take its row.
+        // Done even when the ledger cannot take its row: skipping it would leave what the rule found (card
+        // numbers) under a label more people may read, and every access under the new label needs rows of
+        // its own, which fail closed.
         if !record(row) { log.error("relabel \(Self.text(path)) to \(label): the ledger refused its row") }
         _ = rewrap(file, node, to: label, method: method, caller: caller, path: path)
     }

@@ -41,19 +41,21 @@ public final class NameCache: Sendable {
     private let groups = Mutex<[String: UInt32?]>([:])
 
     public func uid(of name: String) -> UInt32? {
-        // Looked up under the lock: getpwnam's static result is shared by every thread.
-        users.withLock { known in
-            if let hit = known[name] { return hit }
-            let v = getpwnam(name).map { $0.pointee.pw_uid }
-            known[name] = v
-            return v
-        }
+        Self.known(name, in: users) { getpwnam($0).map { $0.pointee.pw_uid } }
     }
 
     public func gid(of name: String) -> UInt32? {
-        groups.withLock { known in
+        Self.known(name, in: groups) { getgrnam($0).map { $0.pointee.gr_gid } }
+    }
+
+    /// Looked up under the lock: getpwnam's and getgrnam's static results are shared by every thread.
+    private static func known(
+        _ name: String, in cache: borrowing Mutex<[String: UInt32?]>,
+        _ lookup: (String) -> UInt32?
+    ) -> UInt32? {
+        cache.withLock { known in
             if let hit = known[name] { return hit }
-            let v = getgrnam(name).map { $0.pointee.gr_gid }
+            let v = lookup(name)
             known[name] = v
             return v
         }
