@@ -77,6 +77,11 @@ extension Filesystem {
                     _ = record(caller.event(.deny, .denied, path: path, label: before.labelId, detail: "share: \(why)"))
                     return .failure(why)
                 }
+                // The row first: a share gives others access, so none is made that the ledger cannot record (a
+                // failure after it adds an error row below).
+                let row = caller.event(
+                    .share, .allowed, path: path, label: before.labelId, detail: Sharing.ledgerDetail(plan.record))
+                guard record(row) else { return .failure("the ledger cannot record this share; nothing was shared") }
                 let kek = try store.labelKey(before.labelId, version: before.labelKeyVersion)
                 try c.rewriteHeader(plan.fields, kek: kek)
                 do {
@@ -87,13 +92,10 @@ extension Filesystem {
                     Glibc.unlink(ShareBook.directory(store.root) + "/\(plan.record.id).share")
                     throw error
                 }
-                _ = record(
-                    caller.event(
-                        .share, .allowed, path: path, label: before.labelId,
-                        detail: Sharing.ledgerDetail(plan.record)))
                 return ControlAnswer(ok: true, shareId: plan.record.id, tracked: plan.record.tracked)
             }
         } catch ContainerError.headerFull {
+            _ = record(caller.event(.share, .error, path: path, detail: "not done: the header has no room"))
             return .failure("the header of \(Self.text(path)) has no room for more grants; revoke old shares first")
         } catch let e as ShareError {
             _ = record(caller.event(.share, .error, path: path, detail: "\(e)"))
