@@ -131,7 +131,12 @@ final class GroupCommitter: @unchecked Sendable {
         admit: while true {
             let admission = state.withLock { q -> Admission in
                 if q.stopping { return .refused(LedgerError.closed) }
-                if let failure = q.failure, !t.isBarrier { return .refused(failure) }
+                // While commits fail, a row nobody waits for is refused (its operation must not go on
+                // unrecorded); a waiting row is taken, and its commit is the retry: it gets the error if that
+                // fails too. Refusing those as well left a ledger whose last failed batch had only waiting
+                // rows with nothing to retry, failing after the disk had room again (1 run in 2 of the
+                // full-disk test once it also tried mkdir, symlink, link and setxattr).
+                if let failure = q.failure, !t.isBarrier, !t.waits { return .refused(failure) }
                 guard q.tickets.count < Self.capacity else { return .full }
                 let wasEmpty = q.tickets.isEmpty
                 if t.event.time == 0 { t.event.time = currentTimeNanos() }  // the event's time, not its commit's
