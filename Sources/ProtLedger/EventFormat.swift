@@ -41,6 +41,8 @@ public enum EventFormat: String, CaseIterable, Sendable {
         opt("uid", e.uid); opt("user", e.user); opt("gid", e.gid); opt("pid", e.pid); opt("process", e.process)
         path("path", e.path); path("new_path", e.newPath); opt("label", e.label); opt("prev_label", e.previousLabel)
         opt("bytes_read", e.bytesRead); opt("bytes_written", e.bytesWritten); opt("detail", e.detail)
+        // With the previous row's hash, an exported run of rows can be checked link by link (ChainHash).
+        if !e.prevHash.isEmpty { fields.append(("prev_hash", quote(Hex.encode(e.prevHash)))) }
         fields.append(("hash", quote(Hex.encode(e.hash))))
         return Array(("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}\n").utf8)
     }

@@ -12,6 +12,8 @@ public struct LedgerFilter: Sendable {
     public var limit: Int?
     /// Only rows after this sequence number (for --follow).
     public var afterSeq: Int64?
+    /// Only rows up to this sequence number (what a prune will delete).
+    public var throughSeq: Int64?
     /// Only rows whose detail contains this text (a share id: `share=ID`).
     public var detailContains: String?
     /// Only rows whose path is one of these (for the `audit` right: the files a caller may see).
@@ -31,6 +33,7 @@ extension Ledger {
         if let s = f.since { add("ts >= ?") { $0.bind($1, s) } }
         if let u = f.until { add("ts < ?") { $0.bind($1, u) } }
         if let a = f.afterSeq { add("seq > ?") { $0.bind($1, a) } }
+        if let t = f.throughSeq { add("seq <= ?") { $0.bind($1, t) } }
         if let d = f.detailContains { add("instr(detail, ?) > 0") { $0.bind($1, d) } }
         if let p = f.path {
             if p.contains(where: { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "[") }) {

@@ -82,6 +82,16 @@ extension Ledger {
         return (seq, hash)
     }
 
+    /// The newest row older than `before` (ns): a prune with that `before` deletes it and every row before it.
+    public func pruneCutoff(before: Int64) throws -> (seq: Int64, rows: Int64)? {
+        let st = try db.prepare("SELECT seq FROM all_events WHERE ts < ? ORDER BY seq DESC LIMIT 1")
+        st.bind(1, before)
+        guard try st.step(), let seq = st.int(0) else { return nil }
+        let c = try db.prepare("SELECT count(*) FROM all_events WHERE seq <= ?")
+        c.bind(1, seq)
+        return (seq, try c.step() ? c.int(0) ?? 0 : 0)
+    }
+
     /// Deletes rows older than `before` (ns). The chain stays verifiable: the hash of the last removed row is kept
     /// as an anchor, both in `meta` and in a `prune` row appended to the chain in the same transaction.
     @discardableResult

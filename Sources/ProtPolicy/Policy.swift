@@ -40,6 +40,9 @@ public struct Policy: Sendable, Equatable {
     public var folderRules: [FolderRule]
     public var autoRules: [AutoRule]
     public var customDetectors: [DetectorDefinition]
+    /// Seconds every ledger row is kept at least: `audit prune` refuses to delete younger rows.
+    public var ledgerRetention: Int64 = Policy.defaultLedgerRetention
+    public static let defaultLedgerRetention: Int64 = 90 * 86_400
 
     public func label(_ id: String) -> Label? { labels.first { $0.id == id } }
 

@@ -3,7 +3,8 @@ import Yams
 
 extension PolicyReader {
     static let rootFields: Set<String> = [
-        "version", "name", "description", "default_label", "labels", "folders", "auto", "detectors"
+        "version", "name", "description", "default_label", "labels", "folders", "auto", "detectors",
+        "ledger_retention"
     ]
     static let labelFields: Set<String> = [
         "id", "name", "rank", "parent", "description", "justify_downgrade", "expiry", "rights"
@@ -63,6 +64,16 @@ extension PolicyReader {
             defaultLabel = d
         }
 
+        var retention = Policy.defaultLedgerRetention
+        if let rn = f["ledger_retention"]?.value {
+            let t = rn.scalar?.string ?? ""
+            if let d = TimeSpec.duration(t) {
+                retention = d
+            } else {
+                error(rn, "bad ledger_retention '\(t)': a duration such as 90d, 26w or 7y")
+            }
+        }
+
         var folderRules: [FolderRule] = []
         var seenPatterns: [String: Node] = [:]
         for n in sequence(f["folders"]?.value, "folders") {
@@ -115,7 +126,7 @@ extension PolicyReader {
         }
         return Policy(
             name: name, defaultLabel: defaultLabel, labels: labels, folderRules: folderRules,
-            autoRules: autoRules, customDetectors: customOK)
+            autoRules: autoRules, customDetectors: customOK, ledgerRetention: retention)
     }
 
     mutating func readLabel(_ n: Node) -> (Label, Node)? {

@@ -112,25 +112,4 @@ struct AuditCommand: ParsableCommand {
             Out.line("ledger chain intact: \(v.rowsChecked) rows verified")
         }
     }
-
-    struct Prune: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Delete rows older than a date; an anchor keeps the remaining chain verifiable.")
-
-        @OptionGroup var location: LedgerLocation
-        @Option(help: "Delete rows before this time (ISO-8601 or a duration ago such as 365d).") var before: String
-
-        func validate() throws {
-            if TimeArgument.parse(before) == nil {
-                throw ValidationError("--before: cannot read '\(before)' as a time or duration")
-            }
-        }
-
-        func run() throws {
-            let ledger = try location.open(readOnly: false)
-            defer { ledger.close() }
-            let n = try ledger.prune(before: TimeArgument.parse(before)!, by: Actor.event(.prune))
-            Out.line("pruned \(n) rows; chain \(try ledger.verify().isIntact ? "verifies" : "DOES NOT VERIFY")")
-        }
-    }
 }
