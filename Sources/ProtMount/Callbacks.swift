@@ -1,21 +1,24 @@
 import CFuse3
 import CLinux
 import Glibc
+import Synchronization
 
 // libfuse calls these plain C functions on its worker threads; each forwards to the Filesystem its session's
 // userdata holds (as passthrough_ll.c reaches its lo_data). Named functions make the C boundary obvious.
 
 /// libfuse's userdata: the session is made (and mounted) before the daemon forks, the Filesystem only after,
-/// in the daemon, so it is set here once, before the loop starts its threads; thread creation orders that
-/// write before every read, and it never changes after. That is the whole of why this box is unchecked.
-final class FilesystemSlot: @unchecked Sendable {
-    var filesystem: Filesystem?
+/// in the daemon, so it is installed here once, before the loop starts its threads, and never changed.
+final class FilesystemSlot: Sendable {
+    /// Unretained: MountSession holds the filesystem until the loop has returned.
+    private let held = Atomic<Unmanaged<Filesystem>?>(nil)
+    func install(_ fs: Filesystem) { held.store(Unmanaged.passUnretained(fs), ordering: .releasing) }
+    var filesystem: Filesystem { held.load(ordering: .acquiring)!.takeUnretainedValue() }
     var userdata: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
 }
 
 @inline(__always)
 private func fs(_ req: fuse_req_t?) -> Filesystem {
-    Unmanaged<FilesystemSlot>.fromOpaque(fuse_req_userdata(req)!).takeUnretainedValue().filesystem!
+    Unmanaged<FilesystemSlot>.fromOpaque(fuse_req_userdata(req)!).takeUnretainedValue().filesystem
 }
 
 private func name(_ p: UnsafePointer<CChar>?) -> String { String(cString: p!) }

@@ -31,7 +31,8 @@ public enum MountSession {
         var vfs = statvfs()
         if statvfs(store.root, &vfs) == 0, vfs.f_flag & UInt(ST_RDONLY) != 0 {
             throw MountError.usage(
-                "the store \(store.root) is on a read-only filesystem: protfs writes containers and the ledger there; copy it to writable storage"
+                "the store \(store.root) is on a read-only filesystem: protfs writes containers and the ledger "
+                    + "there; copy it to writable storage"
             )
         }
         // A store local users can enter lets them change containers behind the daemon's back: closed, saying so.
@@ -78,7 +79,7 @@ public enum MountSession {
         defer { ledger.close() }
         let fs = try Filesystem(store: store, ledger: ledger, ledgerMode: options.ledgerMode, log: log)
         fs.loadRevocations()
-        slot.filesystem = fs
+        slot.install(fs)
         let reclaimer = InodeReclaimer(session: se, inodes: fs.inodes)
         fs.reclaimer = reclaimer
         fs.session = se
@@ -89,8 +90,8 @@ public enum MountSession {
                 path: Array(options.mountpoint.utf8), detail: "policy '\(store.policy.name)'"))
         log.info("mounted \(store.root) on \(options.mountpoint)")
         setExitSignals(blocked: false)
-        // The session's userdata points at the slot: it must outlive the loop.
-        let r = withExtendedLifetime(slot) { protfs_session_loop_mt(se, options.threads) }
+        // The session's userdata points at the slot, and the slot at the filesystem: both outlive the loop.
+        let r = withExtendedLifetime((slot, fs)) { protfs_session_loop_mt(se, options.threads) }
         reclaimer.stop()
         fs.refusals.stop()
         _ = try? ledger.append(

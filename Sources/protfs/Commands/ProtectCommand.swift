@@ -18,18 +18,16 @@ struct ProtectCommand: ParsableCommand {
     @OptionGroup var credentials: CredentialOptions
 
     func run() throws {
-        let s = try credentials.unlock(store)
-        let ledger = try s.openLedger()
-        defer { ledger.close() }
-        do {
+        try credentials.recorded(
+            store,
+            failed: { error in
+                Actor.event(.protect, .error, path: Actor.absolute(source), label: label, detail: "\(error)")
+            }
+        ) { s in
             let f = try s.protect(source: source, destination: output, label: label, owner: getuid())
-            try ledger.append(
-                Actor.event(.protect, path: Actor.absolute(source), newPath: Actor.absolute(output), label: f.labelId))
-            Out.line("protected \(source) -> \(output) as \(f.labelId)")
-        } catch {
-            _ = try? ledger.append(
-                Actor.event(.protect, .error, path: Actor.absolute(source), label: label, detail: "\(error)"))
-            throw error
+            let row = Actor.event(
+                .protect, path: Actor.absolute(source), newPath: Actor.absolute(output), label: f.labelId)
+            return (row, "protected \(source) -> \(output) as \(f.labelId)")
         }
     }
 }

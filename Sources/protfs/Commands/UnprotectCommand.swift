@@ -16,22 +16,16 @@ struct UnprotectCommand: ParsableCommand {
     @OptionGroup var credentials: CredentialOptions
 
     func run() throws {
-        let s = try credentials.unlock(store)
-        let ledger = try s.openLedger()
-        defer { ledger.close() }
-        do {
+        try credentials.recorded(
+            store,
+            failed: { error in
+                Actor.event(.integrityFailure, .error, path: Actor.absolute(source), detail: "unprotect: \(error)")
+            }
+        ) { s in
             let f = try s.unprotect(source: source, destination: output)
-            try ledger.append(
-                Actor.event(
-                    .unprotect, path: Actor.absolute(source), newPath: Actor.absolute(output),
-                    label: f.labelId))
-            Out.line("unprotected \(source) -> \(output) (was \(f.labelId))")
-        } catch {
-            _ = try? ledger.append(
-                Actor.event(
-                    .integrityFailure, .error, path: Actor.absolute(source),
-                    detail: "unprotect: \(error)"))
-            throw error
+            let row = Actor.event(
+                .unprotect, path: Actor.absolute(source), newPath: Actor.absolute(output), label: f.labelId)
+            return (row, "unprotected \(source) -> \(output) (was \(f.labelId))")
         }
     }
 }
