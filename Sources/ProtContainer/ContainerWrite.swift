@@ -135,9 +135,9 @@ extension Container {
             // Never return with a copy still running; a failed copy is undone as far as the disk allows.
             if let w = inFlight { do { try w.wait() } catch { writeError = writeError ?? error } }
             guard let writeError else { throw error }
+            let finalAt = Layout.blockOffset(oldFinal)
             if !oldFinalSealed.isEmpty, (try? FileIO.truncate(fd, oldCipherSize)) != nil,
-                (try? oldFinalSealed.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: Layout.blockOffset(oldFinal)) })
-                    != nil
+                (try? oldFinalSealed.withUnsafeBytes { try FileIO.pwriteFull(fd, $0, at: finalAt) }) != nil
             {
                 plaintextSize = oldSize
             } else if let s = try? FileIO.size(fd), let p = Layout.plaintextSize(ciphertextSize: s) {

@@ -32,7 +32,8 @@ public final class Ledger: @unchecked Sendable {
     }
 
     static let columns =
-        "seq, ts, event, outcome, uid, user, gid, pid, process, path, new_path, label, prev_label, bytes_read, bytes_written, detail, prev_hash, hash"
+        "seq, ts, event, outcome, uid, user, gid, pid, process, path, new_path, label, prev_label, bytes_read, "
+        + "bytes_written, detail, prev_hash, hash"
 
     /// `pageCacheMiB` bounds SQLite's page cache on each of the two writing connections (appends, and the
     /// checkpointer's index moves): a long-running mount keeps it small to stay within its memory budget,

@@ -108,10 +108,12 @@ extension Ledger {
             "SELECT coalesce(user, 'uid ' || uid), count(*) c FROM all_events\(w) GROUP BY 1 ORDER BY c DESC")
         r.byEvent = try pairs("SELECT event, count(*) c FROM all_events\(w) GROUP BY event ORDER BY c DESC")
         r.deniedByUser = try pairs(
-            "SELECT coalesce(user, 'uid ' || uid), count(*) c FROM all_events\(w)\(and) outcome = 'denied' GROUP BY 1 ORDER BY c DESC"
+            "SELECT coalesce(user, 'uid ' || uid), count(*) c FROM all_events\(w)\(and) outcome = 'denied' GROUP BY "
+                + "1 ORDER BY c DESC"
         )
         let st = try db.prepare(
-            "SELECT path, count(*) c FROM all_events\(w)\(and) path IS NOT NULL GROUP BY path ORDER BY c DESC LIMIT \(top)"
+            "SELECT path, count(*) c FROM all_events\(w)\(and) path IS NOT NULL GROUP BY path ORDER BY c DESC LIMIT "
+                + "\(top)"
         )
         while try st.step() { r.topFiles.append((st.blob(0) ?? [], st.int(1) ?? 0)) }
         return r

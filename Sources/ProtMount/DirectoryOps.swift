@@ -48,7 +48,8 @@ extension Filesystem {
                         }
                     }
                     // Past the pressure mark, names are listed bare: each entry here would take a descriptor while the
-                    // kernel holds this folder's lock, which the reclaimer needs to drop cold entries of the same folder.
+                    // kernel holds this folder's lock, which the reclaimer needs to drop cold entries of the same
+                    // folder.
                     if name == "." || name == ".." || inodes.crowded {
                         n = bare()
                     } else {

@@ -105,7 +105,8 @@ extension PolicyReader {
             if !detectorIds.contains(det) {
                 error(
                     af["detector"]?.value,
-                    "unknown detector '\(det)' (built-ins: \(BuiltinDetector.allCases.map(\.rawValue).joined(separator: ", ")))"
+                    "unknown detector '\(det)' (built-ins: "
+                        + "\(BuiltinDetector.allCases.map(\.rawValue).joined(separator: ", ")))"
                 ); continue
             }
             var minCount = 1
@@ -176,7 +177,8 @@ extension PolicyReader {
                         guard let r = Rights.parse(word) else {
                             error(
                                 wn,
-                                "unknown right '\(word)' (rights: view, edit, export, share, owner, audit; levels: viewer, reviewer, co-author, co-owner)"
+                                "unknown right '\(word)' (rights: view, edit, export, share, owner, audit; levels: "
+                                    + "viewer, reviewer, co-author, co-owner)"
                             )
                             continue
                         }

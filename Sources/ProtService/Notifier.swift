@@ -49,7 +49,8 @@ public final class Notifier: Sendable {
         var m = MailMessage(
             from: from, to: [e.owner],
             subject:
-                "protfs: \(e.recipient) \(e.allowed ? "opened" : "was refused") \((e.file as NSString).lastPathComponent)",
+                "protfs: \(e.recipient) \(e.allowed ? "opened" : "was refused") "
+                + "\((e.file as NSString).lastPathComponent)",
             text: """
                 \(e.recipient) \(e.allowed ? "opened" : "tried to open") \(e.file), which you shared.
                 When: \(e.time)

@@ -45,7 +45,8 @@ public struct MailMessage {
         h.append("Content-Type: multipart/mixed; boundary=\"\(boundary)\"")
         var out = h.joined(separator: "\r\n") + "\r\n\r\nThis is a MIME message.\r\n"
         out +=
-            "--\(boundary)\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\(body)\r\n"
+            "--\(boundary)\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: "
+            + "8bit\r\n\r\n\(body)\r\n"
         let name = Self.clean(a.name).replacingOccurrences(of: "\"", with: "'")
         out += "--\(boundary)\r\nContent-Type: \(a.contentType); name=\"\(name)\"\r\n"
         out += "Content-Disposition: attachment; filename=\"\(name)\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"

@@ -69,7 +69,8 @@ public struct ShareOpener {
         }
         let container: Container
         do { container = try Container.open(fd: fd, length: parsed.containerLength, keys: source) } catch {
-            // Not a recipient of a tracked share: its service hears of the attempt too (it refuses, logs, tells the owner).
+            // Not a recipient of a tracked share: its service hears of the attempt too (it refuses, logs, tells the
+            // owner).
             if env.tracked && fetched == nil
                 && errors.allSatisfy({
                     if case .notARecipient = $0 { return true }; return false

@@ -28,7 +28,8 @@ final class ProgressBar {
         let filled = min(width, Int(fraction * Double(width)))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         let line =
-            "\r\(verb) [\(bar)] \(files)/\(totalFiles) files  \(Self.bytes(bytes))/\(Self.bytes(totalBytes))  \(Self.bytes(UInt64(rate)))/s  ETA \(Self.duration(eta))\u{1B}[K"
+            "\r\(verb) [\(bar)] \(files)/\(totalFiles) files  \(Self.bytes(bytes))/\(Self.bytes(totalBytes))  "
+            + "\(Self.bytes(UInt64(rate)))/s  ETA \(Self.duration(eta))\u{1B}[K"
         FileHandle.standardError.write(Data(line.utf8))
     }
 

@@ -85,7 +85,9 @@ enum ScanReport {
         }
         if brief {
             Out.line(
-                "\n\(t.files) files, \(ProgressBar.bytes(t.bytes)) in \(String(format: "%.2f", t.seconds)) s (\(rate) MB/s); \(t.raised) raised by detectors; \(t.unreadable) unreadable, \(t.skipped) skipped"
+                "\n\(t.files) files, \(ProgressBar.bytes(t.bytes)) in \(String(format: "%.2f", t.seconds)) s "
+                    + "(\(rate) MB/s); \(t.raised) raised by detectors; \(t.unreadable) unreadable, "
+                    + "\(t.skipped) skipped"
             )
             return
         }
@@ -102,7 +104,9 @@ enum ScanReport {
         }
         Out.line("")
         Out.line(
-            "\(t.files) files, \(ProgressBar.bytes(t.bytes)) in \(String(format: "%.2f", t.seconds)) s (\(rate) MB/s); \(t.raised) raised by detectors; \(t.unreadable) unreadable, \(t.skipped) skipped (symlinks, special files, unreadable directories)"
+            "\(t.files) files, \(ProgressBar.bytes(t.bytes)) in \(String(format: "%.2f", t.seconds)) s (\(rate) "
+                + "MB/s); \(t.raised) raised by detectors; \(t.unreadable) unreadable, \(t.skipped) skipped "
+                + "(symlinks, special files, unreadable directories)"
         )
     }
 }

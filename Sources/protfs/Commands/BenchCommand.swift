@@ -104,7 +104,9 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "normal or full (fsync per group commit).") var durability: String = "normal"
         @Flag(
             help:
-                "Queue rows without waiting for their commit (the mount's rows other than opens and creates); the time includes a final flush."
+                ArgumentHelp(
+                    "Queue rows without waiting for their commit (the mount's rows other than opens and creates); the "
+                        + "time includes a final flush.")
         )
         var writeBehind = false
 

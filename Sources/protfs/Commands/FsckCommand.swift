@@ -11,10 +11,10 @@ struct FsckCommand: ParsableCommand {
         commandName: "fsck",
         abstract: "Check every header MAC and block tag in a store; list corrupt files and blocks.",
         discussion: """
-            Exit status 1 when any container is damaged. --repair cuts containers whose tail was torn by an interrupted \
-            write (daemon killed, power lost) back to the blocks that verify; run it only after such a crash, with the \
-            store unmounted: a cut file is indistinguishable from a truncation attack. Damage anywhere else is never \
-            repaired. Every repair is a ledger row.
+            Exit status 1 when any container is damaged. --repair cuts containers whose tail was torn by an \
+            interrupted write (daemon killed, power lost) back to the blocks that verify; run it only after such a \
+            crash, with the store unmounted: a cut file is indistinguishable from a truncation attack. Damage \
+            anywhere else is never repaired. Every repair is a ledger row.
             """)
 
     @Argument(help: "The store directory.") var store: String

@@ -84,7 +84,8 @@ struct IdentityCommand: ParsableCommand {
                 Actor.event(.keyChange, path: nil, detail: "recipient \(id.name) added (fingerprint \(id.fingerprint))")
             )
             Out.line(
-                "\(id.name) (\(id.email ?? "no e-mail"), fingerprint \(id.fingerprint)) is a recipient of \(store): \(path)"
+                "\(id.name) (\(id.email ?? "no e-mail"), fingerprint \(id.fingerprint)) is a recipient of \(store): "
+                    + "\(path)"
             )
         }
     }

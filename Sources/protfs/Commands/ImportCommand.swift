@@ -53,7 +53,9 @@ struct ImportCommand: ParsableCommand {
             ])
         } else {
             Out.line(
-                "imported \(t.files) files (\(ProgressBar.bytes(t.bytes))), \(t.directories) directories, \(t.symlinks) symlinks in \(String(format: "%.2f", seconds)) s; \(t.alreadyImported) already imported"
+                "imported \(t.files) files (\(ProgressBar.bytes(t.bytes))), \(t.directories) directories, "
+                    + "\(t.symlinks) symlinks in \(String(format: "%.2f", seconds)) s; "
+                    + "\(t.alreadyImported) already imported"
             )
             for (l, n) in t.labels.sorted(by: { $0.key < $1.key }) { Out.line("  \(l): \(n) files") }
             Out.line("\(t.raised) raised by detectors, \(errors) errors")

@@ -40,7 +40,8 @@ struct InitCommand: ParsableCommand {
                 .policyChange, detail: "store initialized; policy '\(s.policy.name)' sha256 \(s.config.policySHA256)"))
         ledger.close()
         Out.line(
-            "initialized store \(store) (id \(s.config.storeId), \(s.policy.labels.count) labels, policy '\(s.policy.name)')"
+            "initialized store \(store) (id \(s.config.storeId), \(s.policy.labels.count) labels, policy "
+                + "'\(s.policy.name)')"
         )
     }
 }

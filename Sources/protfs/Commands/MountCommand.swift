@@ -23,7 +23,8 @@ struct MountCommand: ParsableCommand {
     @Option(name: .short, help: "Extra FUSE mount options, comma-separated (e.g. ro).") var o: [String] = []
     @Option(
         help: ArgumentHelp(
-            "Which operations wait for their ledger row: grants (opens and creates: no access before its row is committed; other rows within 10 ms), sync (all), write-behind (none).",
+            "Which operations wait for their ledger row: grants (opens and creates: no access before its row is "
+                + "committed; other rows within 10 ms), sync (all), write-behind (none).",
             valueName: "grants|sync|write-behind"))
     var ledgerCommit: LedgerMode = .grants
     @Option(help: ArgumentHelp("FUSE worker threads.", visibility: .hidden)) var threads: UInt32 = 8

@@ -122,7 +122,8 @@ struct PolicyCommand: ParsableCommand {
             for (d, n) in counts.sorted(by: { $0.key < $1.key }) { Out.line("detected: \(d) x\(n)") }
             for f in c.fired {
                 Out.line(
-                    "rule:    \(f.detector) x\(f.count) -> \(f.label)\(f.label == c.label && c.raisedByDetector ? " (raised the label)" : "")"
+                    "rule:    \(f.detector) x\(f.count) -> "
+                        + "\(f.label)\(f.label == c.label && c.raisedByDetector ? " (raised the label)" : "")"
                 )
             }
             let rights = p.rights(of: who, label: c.label, fileOwner: nil)

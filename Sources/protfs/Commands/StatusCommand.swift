@@ -10,7 +10,8 @@ struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract:
-            "The share at a glance: files and bytes per label, key versions, ledger size and last verification, the policy.",
+            "The share at a glance: files and bytes per label, key versions, ledger size and last verification, the "
+            + "policy.",
         discussion: """
             Needs no passphrase: labels are read from the container headers without checking their MACs (the \
             mount and `protfs fsck` do that), so a tampered header can misreport here but never grants access.
@@ -78,7 +79,8 @@ struct StatusCommand: ParsableCommand {
             return
         }
         Out.line(
-            "store:     \(store)\(mounts.isEmpty ? " (not mounted)" : " (mounted on \(mounts.joined(separator: ", ")))")"
+            "store:     "
+                + "\(store)\(mounts.isEmpty ? " (not mounted)" : " (mounted on \(mounts.joined(separator: ", ")))")"
         )
         Out.line("policy:    \(policy?.name ?? "unreadable") (sha256 \(config.policySHA256.prefix(16))…)")
         Out.line(

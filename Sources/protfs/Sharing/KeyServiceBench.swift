@@ -67,7 +67,8 @@ struct KeyServiceBench: ParsableCommand {
         }
         let errors = statuses.filter { $0.key != 200 }.values.reduce(0, +)
         Out.line(
-            "key service \(service.url): \(requests) requests (after \(warmup) warm-up), \(clients) clients, \(String(format: "%.2f", wall)) s, \(Int(Double(requests) / wall)) requests/s"
+            "key service \(service.url): \(requests) requests (after \(warmup) warm-up), \(clients) clients, "
+                + "\(String(format: "%.2f", wall)) s, \(Int(Double(requests) / wall)) requests/s"
         )
         Out.line(
             "status counts: "
@@ -154,7 +155,8 @@ final class HTTPConnection {
 
     func post(_ path: String, host: String, body: [UInt8]) -> (Int, [UInt8])? {
         let head =
-            "POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+            "POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: "
+            + "\(body.count)\r\n\r\n"
         let msg = Array(head.utf8) + body
         var sent = 0
         while sent < msg.count {

@@ -73,7 +73,8 @@ struct OpenCommand: ParsableCommand {
             }
         }
         Out.warn(
-            "opened \(env.fileName) (label \(env.label), shared by \(env.sharer), rights \(opened.rights), key from \(opened.keySource))"
+            "opened \(env.fileName) (label \(env.label), shared by \(env.sharer), rights \(opened.rights), key from "
+                + "\(opened.keySource))"
         )
     }
 

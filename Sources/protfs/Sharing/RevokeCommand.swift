@@ -55,7 +55,8 @@ struct RevokeCommand: ParsableCommand {
     func report(_ a: ControlAnswer) throws {
         guard a.ok else { throw CommandFailure(a.error ?? "revocation refused") }
         Out.warn(
-            "revoked share\((a.revoked ?? []).count == 1 ? "" : "s") \((a.revoked ?? []).joined(separator: ", "))\(to.map { " for \($0)" } ?? "")"
+            "revoked share\((a.revoked ?? []).count == 1 ? "" : "s") "
+                + "\((a.revoked ?? []).joined(separator: ", "))\(to.map { " for \($0)" } ?? "")"
         )
     }
 

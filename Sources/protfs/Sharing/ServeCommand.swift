@@ -26,7 +26,9 @@ struct ServeCommand: ParsableCommand {
     @Option(
         name: .customLong("notify-command"),
         help:
-            "Command that gets each notification as an RFC 5322 message on stdin (recorded; default 'sendmail -t' when present)."
+            ArgumentHelp(
+                "Command that gets each notification as an RFC 5322 message on stdin (recorded; default 'sendmail -t' "
+                    + "when present).")
     ) var notifyCommand: String?
     @Option(name: .customLong("notify-webhook"), help: "URL that gets each notification as a JSON POST (recorded).")
     var notifyWebhook: String?

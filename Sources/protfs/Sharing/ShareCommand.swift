@@ -124,7 +124,8 @@ struct ShareCommand: ParsableCommand {
         if let dest = finalPath, let tmp = tmpPath {
             guard rename(tmp, dest) == 0 else { throw CommandFailure("\(dest): \(String(cString: strerror(errno)))") }
             Out.warn(
-                "shared \(name) with \(who) (\(rights!), until \(until)); share \(id), \(answer.tracked == true ? "tracked" : "offline"); copy: \(dest)"
+                "shared \(name) with \(who) (\(rights!), until \(until)); share \(id), "
+                    + "\(answer.tracked == true ? "tracked" : "offline"); copy: \(dest)"
             )
         } else {
             let message = try mailMessage(copyFd: copyFd, name: name, recipients: recipients, until: until, id: id)
@@ -134,7 +135,8 @@ struct ShareCommand: ParsableCommand {
                 Out.write(Array(message.utf8))
             }
             Out.warn(
-                "shared \(name) with \(who) (\(rights!), until \(until)); share \(id), \(answer.tracked == true ? "tracked" : "offline"); message: \(output ?? "stdout")"
+                "shared \(name) with \(who) (\(rights!), until \(until)); share \(id), "
+                    + "\(answer.tracked == true ? "tracked" : "offline"); message: \(output ?? "stdout")"
             )
         }
     }
@@ -150,7 +152,8 @@ struct ShareCommand: ParsableCommand {
             }
             if getpwnam(n) != nil { return ShareRecipient(name: n, localUser: n) }
             throw CommandFailure(
-                "'\(n)' is neither a recipient known to the store nor a local account; add it with `protfs identity add`"
+                "'\(n)' is neither a recipient known to the store nor a local account; add it with `protfs identity "
+                    + "add`"
             )
         }
     }
